@@ -1,0 +1,220 @@
+"""The engine process's RPC server: one Interpreter served over the socket from the backend.
+
+Threads, not asyncio (every engine pays for its imports). The main thread runs evaluations one
+at a time, so that SIGINT lands in user code as KeyboardInterrupt; a receiver thread reads
+requests and answers complete, introspect and info at once through a helper thread, so those
+work while code runs. When the parent's end of the socket closes, the process exits at once.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import sys
+import threading
+
+import codenode
+from codenode.engine.fdcapture import FdCapture
+from codenode.engine.interpreter import Interpreter
+from codenode.engine.output import DEFAULT_OUTPUT_LIMIT, Transcript
+from codenode.engine.streaming import Coalescer
+from codenode.protocol import engine as wire
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import socket
+    from types import FrameType
+    from typing import Any, Callable, Dict, Optional
+
+    Message = Dict[str, Any]
+
+LANGUAGE = "python"
+
+
+class Connection:
+    """The socket to the parent: frames in, frames out (sends from any thread)."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.reader = wire.FrameReader(sock)
+        self._lock = threading.Lock()
+
+    def send(self, message: Message) -> None:
+        """Send one message; if the parent is gone, so is the engine."""
+        frame = wire.encode(message)
+        try:
+            with self._lock:
+                self.sock.sendall(frame)
+        except OSError:
+            os._exit(0)
+
+
+class EngineServer:
+    """Serves one Interpreter over a Connection until shutdown or until the parent goes away."""
+
+    def __init__(self, sock: socket.socket, output_limit: int = DEFAULT_OUTPUT_LIMIT) -> None:
+        self.connection = Connection(sock)
+        self.coalescer = Coalescer(self.connection.send)
+        self.capture = FdCapture(idle=self._idle_transcript(output_limit))
+        self.interpreter = Interpreter(
+            output_limit=output_limit, capture=self.capture, ask_input=self._ask_input
+        )
+        self._evaluations: queue.Queue[Optional[Message]] = queue.Queue()
+        self._side_requests: queue.Queue[Message] = queue.Queue()
+        self._input_replies: queue.Queue[str] = queue.Queue()
+        self._current: Any = None
+        self._handlers: Dict[str, Callable[[Message], None]] = {
+            "evaluate": self._evaluations.put,
+            "complete": self._side_requests.put,
+            "introspect": self._side_requests.put,
+            "info": self._side_requests.put,
+            "input_reply": self._on_input_reply,
+            "shutdown": self._on_shutdown,
+        }
+
+    def _idle_transcript(self, output_limit: int) -> Transcript:
+        # Output between evaluations (background threads, leftover subprocesses) still streams.
+        return Transcript(output_limit, self.coalescer.add)
+
+    def serve(self) -> None:
+        """Say ready, then run evaluations in this (the main) thread until shutdown."""
+        signal.signal(signal.SIGINT, self._on_sigint)
+        threading.Thread(target=self._receive, name="codenode-receive", daemon=True).start()
+        threading.Thread(target=self._answer_side, name="codenode-side", daemon=True).start()
+        self.connection.send(
+            {
+                "type": "ready",
+                "pid": os.getpid(),
+                "protocol": wire.PROTOCOL_VERSION,
+                "language": LANGUAGE,
+                "language_version": "%d.%d.%d" % sys.version_info[:3],
+            }
+        )
+        while True:
+            request = self._evaluations.get()
+            if request is None:
+                return
+            self._evaluate(request)
+
+    def _on_sigint(self, signum: int, frame: Optional[FrameType]) -> None:
+        # Only user code is interrupted; the engine's own bookkeeping never is.
+        if self.interpreter.running:
+            raise KeyboardInterrupt
+
+    # -- evaluations (main thread) --------------------------------------------------------
+
+    def _evaluate(self, request: Message) -> None:
+        self._current = request["id"]
+        self.capture.idle = Transcript(self.interpreter.output_limit, self.coalescer.add)
+        self.coalescer.begin(self._current)
+        result = self.interpreter.evaluate(request["code"], listener=self.coalescer.add)
+        self.coalescer.flush()
+        self.connection.send({"id": self._current, "type": "result", **result})
+        self._current = None
+        self.coalescer.begin(None)
+
+    def _ask_input(self, prompt: str, password: bool) -> str:
+        while not self._input_replies.empty():  # a stale reply must not answer this prompt
+            self._input_replies.get_nowait()
+        self.coalescer.flush()
+        self.connection.send(
+            {"id": self._current, "type": "input_request", "prompt": prompt, "password": password}
+        )
+        return self._input_replies.get()
+
+    # -- requests (receiver thread) -------------------------------------------------------
+
+    def _receive(self) -> None:
+        while True:
+            try:
+                message = self.connection.reader.read()
+            except wire.FrameError as exc:
+                self.connection.send({"id": None, "type": "error", "message": str(exc)})
+                continue
+            except OSError:
+                message = None
+            if message is None:  # the parent is gone: no orphan engines
+                os._exit(0)
+            problem = _check_request(message)
+            if problem is not None:
+                self.connection.send(
+                    {"id": _request_id(message), "type": "error", "message": problem}
+                )
+                continue
+            self._handlers[message["op"]](message)
+
+    def _on_input_reply(self, message: Message) -> None:
+        self._input_replies.put(message["value"])
+
+    def _on_shutdown(self, message: Message) -> None:
+        self.connection.send({"id": message["id"], "type": "reply", "op": "shutdown"})
+        sys.stdout.flush()
+        os._exit(0)
+
+    # -- complete / introspect / info (helper thread) -------------------------------------
+
+    def _answer_side(self) -> None:
+        while True:
+            request = self._side_requests.get()
+            try:
+                answer = self._side_answer(request)
+                reply = {"id": request["id"], "type": "reply", "op": request["op"], **answer}
+            except Exception as exc:  # a completer bug must not take the engine down
+                reply = {"id": request["id"], "type": "error", "message": repr(exc)}
+            self.connection.send(reply)
+
+    def _side_answer(self, request: Message) -> Dict[str, Any]:
+        op = request["op"]
+        if op == "complete":
+            return self.interpreter.complete(request["text"], request.get("cursor"))
+        if op == "introspect":
+            return self.interpreter.introspect(request["expr"], request.get("detail", 0))
+        return {
+            "language": LANGUAGE,
+            "language_version": "%d.%d.%d" % sys.version_info[:3],
+            "implementation": sys.implementation.name,
+            "pid": os.getpid(),
+            "protocol": wire.PROTOCOL_VERSION,
+            "codenode_version": codenode.__version__,
+            "executable": sys.executable,
+        }
+
+
+# The fields each op needs, with their types: anything else is answered with an error.
+_FIELDS: Dict[str, Dict[str, Any]] = {
+    "evaluate": {"code": str},
+    "complete": {"text": str},
+    "introspect": {"expr": str},
+    "input_reply": {"value": str},
+    "info": {},
+    "shutdown": {},
+}
+_OPTIONAL: Dict[str, Dict[str, Any]] = {
+    "complete": {"cursor": int},
+    "introspect": {"detail": int},
+}
+
+
+def _request_id(message: Message) -> Any:
+    request_id = message.get("id")
+    return request_id if isinstance(request_id, (str, int)) else None
+
+
+def _check_request(message: Message) -> Optional[str]:
+    """What is wrong with a request, or None if it can be served."""
+    op = message.get("op")
+    if op not in _FIELDS:
+        return "unknown op %r: expected one of %s" % (op, ", ".join(sorted(_FIELDS)))
+    if "id" not in message or isinstance(message["id"], bool):
+        return "request has no id"
+    if not isinstance(message["id"], (str, int)):
+        return "id must be a string or an integer"
+    for name, kind in _FIELDS[op].items():
+        if not isinstance(message.get(name), kind):
+            return "%s needs %r (%s)" % (op, name, kind.__name__)
+    for name, kind in _OPTIONAL.get(op, {}).items():
+        value = message.get(name)
+        if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
+            return "%s: %r must be %s" % (op, name, kind.__name__)
+    return None

@@ -1,0 +1,290 @@
+"""The engine process, for real: a child process on a socketpair, spoken to over the wire."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from codenode.engine.client import EngineClient, EngineError
+from codenode.protocol import engine as wire
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def engine() -> Iterator[EngineClient]:
+    with EngineClient(timeout=20) as client:
+        yield client
+
+
+def collect(engine: EngineClient, code: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Every message an evaluate produced, and its result."""
+    seen: list[dict[str, Any]] = []
+    result = engine.evaluate(code, seen.append)
+    return seen, result
+
+
+def streamed(messages: list[dict[str, Any]], name: str = "stdout") -> str:
+    return "".join(m["text"] for m in messages if m["type"] == "stream" and m["name"] == name)
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def test_ready_then_evaluate_round_trip(engine: EngineClient) -> None:
+    assert engine.ready["type"] == "ready"
+    assert engine.ready["pid"] == engine.pid
+    assert engine.ready["language"] == "python"
+    result = engine.evaluate("2+2")
+    assert {k: result[k] for k in ("input_count", "out", "cmd_count", "err", "in")} == {
+        "input_count": 1,
+        "out": "4\n",
+        "cmd_count": 1,
+        "err": "",
+        "in": "2+2",
+    }
+    assert result["id"] == 1
+
+
+def test_info_describes_the_engine(engine: EngineClient) -> None:
+    info = engine.call("info")
+    assert info["pid"] == engine.pid
+    assert info["language_version"] == "%d.%d.%d" % sys.version_info[:3]
+    assert info["protocol"] == wire.PROTOCOL_VERSION
+
+
+def test_output_streams_before_the_cell_finishes(engine: EngineClient) -> None:
+    arrivals: list[tuple[float, dict[str, Any]]] = []
+    start = time.monotonic()
+    result = engine.evaluate(
+        "import time\nprint('first', flush=True)\ntime.sleep(1.0)\nprint('second')",
+        lambda m: arrivals.append((time.monotonic() - start, m)),
+    )
+    finished = time.monotonic() - start
+    first = [t for t, m in arrivals if m["type"] == "stream" and "first" in m["text"]]
+    assert first, arrivals
+    assert first[0] < finished - 0.5  # it came while the cell was still sleeping
+    assert result["out"] == "first\nsecond\n"
+
+
+def test_fd_level_output_is_captured_in_order(engine: EngineClient) -> None:
+    messages, result = collect(
+        engine,
+        "import os, ctypes\nprint('a')\n_ = os.system('echo b')\nprint('c')\n"
+        "_ = os.write(1, b'd\\n')\nlibc = ctypes.CDLL(None)\n_ = libc.puts(b'e')\n"
+        "_ = libc.fflush(None)\nprint('f')",
+    )
+    assert result["out"] == "a\nb\nc\nd\ne\nf\n"
+    assert streamed(messages) == result["out"]
+
+
+def test_fd_level_stderr_is_captured(engine: EngineClient) -> None:
+    messages, result = collect(engine, "import os\n_ = os.system('echo oops >&2')")
+    assert result["err"] == "oops\n"
+    assert streamed(messages, "stderr") == "oops\n"
+
+
+def test_many_prints_are_coalesced_and_complete(engine: EngineClient) -> None:
+    messages, result = collect(engine, "for i in range(20000):\n    print(i)")
+    expected = "".join(f"{i}\n" for i in range(20000))
+    assert result["out"] == expected
+    assert streamed(messages) == expected
+    assert len([m for m in messages if m["type"] == "stream"]) < 200
+
+
+def test_interrupt_stops_a_busy_loop_and_the_engine_goes_on(engine: EngineClient) -> None:
+    request = engine.request("evaluate", code="while True: pass")
+    time.sleep(0.3)
+    engine.interrupt()
+    result = engine.wait_for(request, "result")
+    assert result["err"].endswith("KeyboardInterrupt\n")
+    assert "codenode" not in result["err"]
+    assert engine.evaluate("1+1")["out"] == "2\n"
+
+
+def test_interrupt_while_idle_is_harmless(engine: EngineClient) -> None:
+    engine.interrupt()
+    time.sleep(0.1)
+    assert engine.evaluate("3*3")["out"] == "9\n"
+
+
+def test_completion_and_introspection_answer_while_busy(engine: EngineClient) -> None:
+    engine.evaluate("import os")
+    request = engine.request("evaluate", code="import time\ntime.sleep(3)")
+    time.sleep(0.2)
+    start = time.monotonic()
+    reply = engine.call("complete", text="os.pa")
+    info = engine.call("introspect", expr="len")
+    answered = time.monotonic() - start
+    assert "path" in reply["matches"]
+    assert info["found"] is True
+    assert answered < 2.5  # long before the sleep ends
+    engine.wait_for(request, "result")
+
+
+def test_input_round_trip(engine: EngineClient) -> None:
+    request = engine.request("evaluate", code="name = input('Who? ')\nprint('hi', name)")
+    asked = engine.receive()
+    while asked["type"] != "input_request":
+        asked = engine.receive()
+    assert asked == {"id": request, "type": "input_request", "prompt": "Who? ", "password": False}
+    engine.send({"id": 99, "op": "input_reply", "value": "Ada"})
+    result = engine.wait_for(request, "result")
+    assert result["out"] == "Who? Ada\nhi Ada\n"
+
+
+def test_rich_output_is_sent_as_display_messages(engine: EngineClient) -> None:
+    messages, result = collect(
+        engine,
+        "import matplotlib\nimport matplotlib.pyplot as plt\nplt.plot([1, 3, 2])\nprint('after')",
+    )
+    displays = [m for m in messages if m["type"] == "display"]
+    assert len(displays) == 1
+    assert displays[0]["data"]["image/png"].startswith("iVBORw0KGgo")  # PNG in base64
+    assert result["display"][0]["image/png"] == displays[0]["data"]["image/png"]
+
+
+def test_flood_is_capped_and_engine_memory_stays_bounded() -> None:
+    with EngineClient(
+        [sys.executable, "-m", "codenode.engine", "--output-limit", "2000000"], timeout=30
+    ) as engine:
+        before = rss_kib(engine.pid)
+        request = engine.request("evaluate", code="while True: print('x' * 1000)")
+        time.sleep(3)  # far more than the limit is written by then
+        during = rss_kib(engine.pid)
+        engine.interrupt()
+        streamed_chars = 0
+
+        def count(message: dict[str, Any]) -> None:
+            nonlocal streamed_chars
+            if message["type"] == "stream" and message["name"] == "stdout":
+                streamed_chars += len(message["text"])
+
+        result = engine.wait_for(request, "result", count)
+        assert len(result["out"]) == 2_000_000
+        assert streamed_chars == 2_000_000
+        assert "output limit of 2000000 characters reached" in result["err"]
+        assert during - before < 40_000  # KiB: the dropped output is not kept
+        assert engine.evaluate("'alive'")["out"] == "'alive'\n"
+
+
+def test_malformed_frames_get_an_error_and_no_crash(engine: EngineClient) -> None:
+    engine.send_raw((5).to_bytes(4, "big") + b"nope!")
+    assert engine.receive()["type"] == "error"
+    engine.send_raw((2).to_bytes(4, "big") + b"[]")
+    assert "JSON object" in engine.receive()["message"]
+    engine.send({"id": 7, "op": "explode"})
+    assert engine.receive() == {
+        "id": 7,
+        "type": "error",
+        "message": "unknown op 'explode': expected one of complete, evaluate, info, "
+        "input_reply, introspect, shutdown",
+    }
+    engine.send({"id": 8, "op": "evaluate", "code": 42})
+    assert engine.receive()["message"] == "evaluate needs 'code' (str)"
+    engine.send({"op": "info"})
+    assert engine.receive()["message"] == "request has no id"
+    assert engine.evaluate("'still here'")["out"] == "'still here'\n"
+
+
+def test_oversized_frame_is_skipped(engine: EngineClient) -> None:
+    size = wire.MAX_FRAME_BYTES + 10
+    engine.send_raw(size.to_bytes(4, "big"))
+    chunk = b"x" * 1_000_000
+    sent = 0
+    while sent < size:
+        part = chunk[: size - sent]
+        engine.send_raw(part)
+        sent += len(part)
+    assert "exceeds the limit" in engine.receive()["message"]
+    assert engine.evaluate("5")["out"] == "5\n"
+
+
+def test_engine_exits_when_the_parent_socket_closes() -> None:
+    engine = EngineClient()
+    engine.request("evaluate", code="import time\ntime.sleep(60)")
+    time.sleep(0.2)
+    engine.sock.close()
+    assert engine.process.wait(timeout=5) == 0
+
+
+def test_shutdown_request_ends_the_process(engine: EngineClient) -> None:
+    reply = engine.call("shutdown")
+    assert reply["op"] == "shutdown"
+    assert engine.process.wait(timeout=5) == 0
+
+
+def test_engine_without_a_socket_explains_how_it_is_started() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "codenode.engine"], capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode != 0
+    assert "hands it a socket as --fd" in done.stderr
+
+
+def test_engine_runs_isolated_with_only_its_own_folder(tmp_path: Path) -> None:
+    """python -I -S with nothing but codenode's engine and protocol: the stdlib suffices."""
+    package = tmp_path / "codenode"
+    package.mkdir()
+    (package / "__init__.py").write_text((ROOT / "codenode" / "__init__.py").read_text())
+    for part in ("engine", "protocol"):
+        (package / part).mkdir()
+        for source in (ROOT / "codenode" / part).glob("*.py"):
+            (package / part / source.name).write_text(source.read_text())
+    bootstrap = (
+        f"import sys; sys.path.insert(0, {str(tmp_path)!r}); import runpy; "
+        "runpy.run_module('codenode.engine', run_name='__main__', alter_sys=True)"
+    )
+    with EngineClient([sys.executable, "-I", "-S", "-c", bootstrap], env={}) as engine:
+        assert engine.evaluate("import sys; 'jedi' in sys.modules, len(sys.path) > 0")[
+            "out"
+        ] == "(False, True)\n"
+        assert "join" in engine.call("complete", text="import os; os.path.jo")["matches"]
+        assert engine.evaluate("import matplotlib")["err"].endswith(
+            "ModuleNotFoundError: No module named 'matplotlib'\n"
+        )
+
+
+@pytest.mark.skipif(not Path("/root/.pyenv/versions/3.9.18/bin/python").exists(), reason="no 3.9")
+def test_engine_runs_on_python_3_9() -> None:
+    python39 = "/root/.pyenv/versions/3.9.18/bin/python"
+    env = {"PYTHONPATH": str(ROOT)}
+    with EngineClient([python39, "-m", "codenode.engine"], env=env) as engine:
+        assert engine.ready["language_version"].startswith("3.9.")
+        result = engine.evaluate("x = [i * i for i in range(4)]\nx")
+        assert (result["out"], result["err"]) == ("[0, 1, 4, 9]\n", "")
+        assert engine.evaluate("1/0")["err"].endswith("ZeroDivisionError: division by zero\n")
+
+
+def test_engine_child_is_in_its_own_process_group(engine: EngineClient) -> None:
+    assert os.getpgid(engine.pid) == engine.pid
+    assert os.getpgid(engine.pid) != os.getpgid(0)
+
+
+def test_background_output_between_evaluations_streams_without_id(engine: EngineClient) -> None:
+    engine.evaluate(
+        "import threading, time\n"
+        "threading.Thread(target=lambda: (time.sleep(0.3), print('late', flush=True))).start()"
+    )
+    message = engine.receive()
+    assert message == {"id": None, "type": "stream", "name": "stdout", "text": "late\n"}
+
+
+def test_sigterm_ends_the_engine(engine: EngineClient) -> None:
+    os.kill(engine.pid, signal.SIGTERM)
+    assert engine.process.wait(timeout=5) == -signal.SIGTERM
+    with pytest.raises((EngineError, OSError, socket.timeout)):
+        engine.evaluate("1")
