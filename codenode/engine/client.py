@@ -48,7 +48,7 @@ class EngineClient:
         stderr: Any = None,
     ) -> None:
         parent, child = socket.socketpair()
-        argv = list(command or default_command()) + ["--fd", str(child.fileno())]
+        argv = [*(command or default_command()), "--fd", str(child.fileno())]
         try:
             self.process = subprocess.Popen(
                 argv,
@@ -95,7 +95,9 @@ class EngineClient:
         self.send({"id": request_id, "op": op, **fields})
         return request_id
 
-    def evaluate(self, code: str, on_message: Optional[Callable[[Message], None]] = None) -> Message:
+    def evaluate(
+        self, code: str, on_message: Optional[Callable[[Message], None]] = None
+    ) -> Message:
         """Run code; its result message. on_message sees each message before the result."""
         request_id = self.request("evaluate", code=code)
         return self.wait_for(request_id, "result", on_message)

@@ -119,7 +119,7 @@ class Figures:
             for bundle in self.collect():
                 show(bundle)
 
-        pyplot.show = show_now
+        pyplot.show = show_now  # type: ignore[attr-defined]
 
     def mark_shown(self, figure: Any) -> None:
         """A figure displayed explicitly is not shown again at the end of the cell."""

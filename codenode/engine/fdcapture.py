@@ -41,8 +41,10 @@ class FdCapture:
             os.set_blocking(read_end, False)
             self._names[read_end] = name
             self._decoders[read_end] = codecs.getincrementaldecoder("utf-8")("replace")
-        sys.stdout = open(1, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False)
-        sys.stderr = open(2, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False)
+        # Line-buffered, as on a terminal: a print reaches the pipe before a subprocess writes.
+        # They live as long as the process, hence no context manager.
+        sys.stdout = open(1, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False)  # noqa: SIM115
+        sys.stderr = open(2, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False)  # noqa: SIM115
         threading.Thread(target=self._pump, name="codenode-output", daemon=True).start()
 
     def start(self, transcript: Transcript) -> None:

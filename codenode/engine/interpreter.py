@@ -188,9 +188,12 @@ class Interpreter:
         if self.ask_input is not None:
             value = self.ask_input(text, False)
         else:  # in-process: ask on the real terminal, if there is one
-            sys.__stdout__.write(text)
-            sys.__stdout__.flush()
-            line = sys.__stdin__.readline()
+            terminal_out, terminal_in = sys.__stdout__, sys.__stdin__
+            if terminal_out is None or terminal_in is None:
+                raise EOFError("input(): no terminal to ask on")
+            terminal_out.write(text)
+            terminal_out.flush()
+            line = terminal_in.readline()
             if not line:
                 raise EOFError("EOF when reading a line")
             value = line.rstrip("\n")

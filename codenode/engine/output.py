@@ -128,4 +128,3 @@ class PythonCapture:
     def stop(self) -> None:
         """Give back the streams that were there before."""
         sys.stdout, sys.stderr = self._saved
-

@@ -72,7 +72,9 @@ class FrameReader:
             del self._buffer[:HEADER_BYTES]
             if not self._skip(length):
                 return None
-            raise FrameError("frame of %d bytes exceeds the limit of %d" % (length, MAX_FRAME_BYTES))
+            raise FrameError(
+                "frame of %d bytes exceeds the limit of %d" % (length, MAX_FRAME_BYTES)
+            )
         if not self._fill_to(HEADER_BYTES + length):
             return None
         body = bytes(self._buffer[HEADER_BYTES : HEADER_BYTES + length])

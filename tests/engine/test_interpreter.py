@@ -126,7 +126,13 @@ def test_repl_semantics_inside_compound_statements() -> None:
 
 
 def test_the_result_has_exactly_five_keys_without_rich_output() -> None:
-    assert sorted(Interpreter().evaluate("x = 1")) == ["cmd_count", "err", "in", "input_count", "out"]
+    assert sorted(Interpreter().evaluate("x = 1")) == [
+        "cmd_count",
+        "err",
+        "in",
+        "input_count",
+        "out",
+    ]
 
 
 def test_empty_code_runs_nothing() -> None:

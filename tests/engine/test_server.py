@@ -249,9 +249,10 @@ def test_engine_runs_isolated_with_only_its_own_folder(tmp_path: Path) -> None:
         "runpy.run_module('codenode.engine', run_name='__main__', alter_sys=True)"
     )
     with EngineClient([sys.executable, "-I", "-S", "-c", bootstrap], env={}) as engine:
-        assert engine.evaluate("import sys; 'jedi' in sys.modules, len(sys.path) > 0")[
-            "out"
-        ] == "(False, True)\n"
+        assert (
+            engine.evaluate("import sys; 'jedi' in sys.modules, len(sys.path) > 0")["out"]
+            == "(False, True)\n"
+        )
         assert "join" in engine.call("complete", text="import os; os.path.jo")["matches"]
         assert engine.evaluate("import matplotlib")["err"].endswith(
             "ModuleNotFoundError: No module named 'matplotlib'\n"
