@@ -65,9 +65,13 @@ class EngineClient:
         self.sock.settimeout(timeout)
         self._reader = wire.FrameReader(parent)
         self._ids = itertools.count(1)
-        self.ready = self.receive()
-        if self.ready.get("type") != "ready":
-            raise EngineError("engine did not say ready: %r" % (self.ready,))
+        try:
+            self.ready = self.receive()
+            if self.ready.get("type") != "ready":
+                raise EngineError("engine did not say ready: %r" % (self.ready,))
+        except BaseException:  # timeout, bad frame: leave no process behind
+            self.close()
+            raise
 
     @property
     def pid(self) -> int:
@@ -103,8 +107,9 @@ class EngineClient:
         return self.wait_for(request_id, "result", on_message)
 
     def call(self, op: str, **fields: Any) -> Message:
-        """complete, introspect or info: the reply."""
-        return self.wait_for(self.request(op, **fields), "reply")
+        """complete, introspect, info or shutdown: the content of the reply."""
+        content: Message = self.wait_for(self.request(op, **fields), "reply")["content"]
+        return content
 
     def wait_for(
         self, request_id: Any, kind: str, on_message: Optional[Callable[[Message], None]] = None

@@ -217,7 +217,7 @@ def _format_exception(exc: BaseException, with_traceback: bool) -> str:
     import traceback
 
     tb: Optional[TracebackType] = exc.__traceback__ if with_traceback else None
-    report = traceback.TracebackException(type(exc), exc, tb, compact=True)
+    report = traceback.TracebackException(type(exc), exc, tb)
     _drop_own_frames(report, set())
     return "".join(report.format())
 

@@ -148,7 +148,9 @@ class EngineServer:
         self._input_replies.put(message["value"])
 
     def _on_shutdown(self, message: Message) -> None:
-        self.connection.send({"id": message["id"], "type": "reply", "op": "shutdown"})
+        self.connection.send(
+            {"id": message["id"], "type": "reply", "op": "shutdown", "content": {}}
+        )
         sys.stdout.flush()
         os._exit(0)
 
@@ -159,7 +161,13 @@ class EngineServer:
             request = self._side_requests.get()
             try:
                 answer = self._side_answer(request)
-                reply = {"id": request["id"], "type": "reply", "op": request["op"], **answer}
+                # Nested: the answer's own keys (introspect has "type") never clash.
+                reply = {
+                    "id": request["id"],
+                    "type": "reply",
+                    "op": request["op"],
+                    "content": answer,
+                }
             except Exception as exc:  # a completer bug must not take the engine down
                 reply = {"id": request["id"], "type": "error", "message": repr(exc)}
             self.connection.send(reply)

@@ -40,7 +40,7 @@ def run_doctest(text: str, name: str) -> doctest.TestResults:
 
 def test_seed_transcript_holds_as_written() -> None:
     results = run_doctest(SEED_TRANSCRIPT, "seed")
-    assert results.attempted == 10
+    assert results.attempted == 9
     assert results.failed == 0
 
 
