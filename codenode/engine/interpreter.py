@@ -13,7 +13,6 @@ when the hosting Python has them.
 
 from __future__ import annotations
 
-import ast
 import builtins
 import sys
 
@@ -129,6 +128,8 @@ class Interpreter:
         return completed
 
     def _compile(self, code: str) -> List[CodeType]:
+        import ast  # here, not at the top: it is not needed until the first cell
+
         tree = ast.parse(code, FILENAME, "exec")
         return [
             compile(ast.Interactive(body=[node]), FILENAME, "single", dont_inherit=True)

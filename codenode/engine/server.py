@@ -23,7 +23,7 @@ from codenode.protocol import engine as wire
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    import socket
+    from _socket import socket
     from types import FrameType
     from typing import Any, Callable, Dict, Optional
 
@@ -35,7 +35,7 @@ LANGUAGE = "python"
 class Connection:
     """The socket to the parent: frames in, frames out (sends from any thread)."""
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: socket) -> None:
         self.sock = sock
         self.reader = wire.FrameReader(sock)
         self._lock = threading.Lock()
@@ -53,7 +53,7 @@ class Connection:
 class EngineServer:
     """Serves one Interpreter over a Connection until shutdown or until the parent goes away."""
 
-    def __init__(self, sock: socket.socket, output_limit: int = DEFAULT_OUTPUT_LIMIT) -> None:
+    def __init__(self, sock: socket, output_limit: int = DEFAULT_OUTPUT_LIMIT) -> None:
         self.connection = Connection(sock)
         self.coalescer = Coalescer(self.connection.send)
         self.capture = FdCapture(idle=self._idle_transcript(output_limit))

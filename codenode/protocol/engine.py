@@ -11,11 +11,15 @@ holding one object. Requests carry ``id`` and ``op``; replies carry the same ``i
 from __future__ import annotations
 
 import json
-import socket
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Dict, Optional
+    from typing import Any, Dict, Optional, Protocol
+
+    class Receiver(Protocol):
+        """What FrameReader reads from: a blocking socket (socket.socket or _socket.socket)."""
+
+        def recv(self, size: int, /) -> bytes: ...
 
     Message = Dict[str, Any]
 
@@ -56,7 +60,7 @@ def decode(body: bytes) -> Message:
 class FrameReader:
     """Reads frames from a blocking socket, one message at a time."""
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: Receiver) -> None:
         self._sock = sock
         self._buffer = bytearray()
 
