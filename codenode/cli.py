@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import codenode
 
@@ -17,6 +18,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="run Codenode (today: a console on a Python engine; the web UI comes later)",
     )
     commands.add_parser("console", help="a terminal console on a new Python engine process")
+    backend = commands.add_parser(
+        "backend",
+        help="run a backend: engine types from plug-in files, engines, admin API and bus",
+        description="Run a backend. The token comes from CODENODE_BACKEND_TOKEN, else from "
+        "--token-file; with neither, one is generated into the token file (mode 0600).",
+    )
+    backend.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    backend.add_argument("--port", type=int, default=8337, help="port (0: any free port)")
+    backend.add_argument(
+        "--plugins", type=Path, help="plug-in folder (default: $CODENODE_HOME/plugins)"
+    )
+    backend.add_argument(
+        "--token-file", type=Path, help="token file (default: $CODENODE_HOME/backend.token)"
+    )
+    backend.add_argument("--certfile", help="TLS certificate (PEM): serve HTTPS and WSS")
+    backend.add_argument("--keyfile", help="TLS private key (PEM)")
     return parser
 
 
@@ -27,3 +44,14 @@ def main(argv: list[str] | None = None) -> None:
         from codenode import console
 
         console.main()
+    elif args.command == "backend":
+        from codenode.backend import serve
+
+        serve.run(
+            host=args.host,
+            port=args.port,
+            plugins=args.plugins,
+            token_file=args.token_file,
+            certfile=args.certfile,
+            keyfile=args.keyfile,
+        )

@@ -6,6 +6,7 @@ are read by hand rather than with argparse, which would add ~10 ms to every engi
 
 from __future__ import annotations
 
+import os
 import sys
 
 # The C module, not socket.py: that one costs ~3 ms of every engine's start (enum, selectors).
@@ -19,7 +20,9 @@ USAGE = "usage: python -m codenode.engine --fd N [--output-limit CHARS]\n"
 
 def parse(argv: list[str]) -> dict[str, int]:
     """The options as a dict; SystemExit with the usage for anything else."""
-    options = {"fd": -1, "output-limit": DEFAULT_OUTPUT_LIMIT}
+    # A backend passes the output limit in the environment, which every engine type may ignore.
+    limit = os.environ.get("CODENODE_OUTPUT_LIMIT", "")
+    options = {"fd": -1, "output-limit": int(limit) if limit.isdigit() else DEFAULT_OUTPUT_LIMIT}
     args = list(argv)
     while args:
         name = args.pop(0)

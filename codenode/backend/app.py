@@ -1,0 +1,173 @@
+"""The backend's web application: the admin channel (HTTP + JSON) and the engine bus.
+
+Every route, the WebSocket included, requires ``Authorization: Bearer <token>``. The backend
+knows engine types and running engines, never users or notebooks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request, WebSocket
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import HTTPConnection
+
+import codenode
+from codenode.backend import bus, metrics
+from codenode.backend.errors import BackendError, Unauthorized
+from codenode.backend.plugins import PluginFolder
+from codenode.backend.table import EngineTable
+
+log = logging.getLogger("codenode.backend")
+UNAUTHORIZED = "a valid 'Authorization: Bearer <token>' header is required"
+
+
+class StartRequest(BaseModel):
+    """Body of POST /engines."""
+
+    type: str
+
+
+def error_response(code: str, message: str, status: int) -> JSONResponse:
+    """The one shape of every error answer."""
+    return JSONResponse({"error": code, "message": message}, status_code=status)
+
+
+def create_app(plugins_dir: Path, token: str) -> FastAPI:
+    """The backend application for a plug-in folder, guarded by token."""
+    expected = f"Bearer {token}".encode()
+    plugins = PluginFolder(plugins_dir)
+    table = EngineTable(plugins)
+    plugins.on_change = table.refill
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await plugins.load()
+        table.refill()
+        watcher = asyncio.create_task(plugins.watch())
+        try:
+            yield
+        finally:
+            watcher.cancel()
+            await table.close()
+
+    def is_authorized(connection: HTTPConnection) -> bool:
+        # Constant-time comparison: the answer's timing tells nothing about the token.
+        given = connection.headers.get("authorization", "").encode()
+        return hmac.compare_digest(given, expected)
+
+    def authorized(request: Request) -> None:
+        if not is_authorized(request):
+            raise Unauthorized(UNAUTHORIZED)
+
+    app = FastAPI(
+        title="Codenode backend",
+        version=codenode.__version__,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,  # served below, behind the token like everything else
+    )
+    app.state.table = table
+    router = APIRouter(dependencies=[Depends(authorized)])
+
+    @app.exception_handler(BackendError)
+    async def backend_error(request: Request, exc: BackendError) -> JSONResponse:
+        return error_response(exc.code, exc.message, exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
+            for error in exc.errors()
+        )
+        return error_response("bad_request", problems, 422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return error_response(f"http_{exc.status_code}", str(exc.detail), exc.status_code)
+
+    @router.get("/health")
+    async def health() -> dict[str, Any]:
+        """Whether the backend answers, and how many engines it runs."""
+        return {"status": "ok", "engines": len(table.engines), "version": codenode.__version__}
+
+    @router.get("/engine-types")
+    async def engine_types() -> dict[str, Any]:
+        """Engine types from the plug-in files, and the files that are broken."""
+        return plugins.listing()
+
+    @router.get("/engines")
+    async def list_engines() -> dict[str, Any]:
+        """Running engines (and dead ones not yet stopped) with their state."""
+        return {"engines": [engine.describe() for engine in table.engines.values()]}
+
+    @router.post("/engines", status_code=201)
+    async def start_engine(body: StartRequest) -> dict[str, Any]:
+        """Start an engine of a type (from the pool when one is ready)."""
+        engine = await table.start(body.type)
+        return engine.describe()
+
+    @router.get("/engines/{engine_id}")
+    async def get_engine(engine_id: str) -> dict[str, Any]:
+        """One engine."""
+        return table.get(engine_id).describe()
+
+    @router.delete("/engines/{engine_id}", status_code=204)
+    async def stop_engine(engine_id: str) -> Response:
+        """Stop an engine; its process is gone when this answers."""
+        await table.stop(engine_id)
+        return Response(status_code=204)
+
+    @router.post("/engines/{engine_id}/interrupt", status_code=202)
+    async def interrupt_engine(engine_id: str) -> dict[str, Any]:
+        """Interrupt what the engine runs (SIGINT to its process group)."""
+        engine = table.get(engine_id)
+        engine.interrupt()
+        return engine.describe()
+
+    @router.post("/engines/{engine_id}/restart")
+    async def restart_engine(engine_id: str) -> dict[str, Any]:
+        """A fresh process with a fresh namespace, under the same id."""
+        engine = table.get(engine_id)
+        await engine.restart()
+        return engine.describe()
+
+    @router.get("/metrics", response_class=PlainTextResponse)
+    async def prometheus() -> PlainTextResponse:
+        """Prometheus text format: engines by state and type, starts, deaths, evaluations."""
+        body, content_type = metrics.render(table)
+        return PlainTextResponse(body, media_type=content_type)
+
+    @router.get("/openapi.json", include_in_schema=False)
+    async def openapi() -> dict[str, Any]:
+        """The OpenAPI description of this API."""
+        spec: dict[str, Any] = app.openapi()
+        return spec
+
+    app.include_router(router)
+
+    @app.websocket("/engines/{engine_id}/bus")
+    async def engine_bus(websocket: WebSocket, engine_id: str) -> None:
+        """Evaluate / complete / introspect and their streamed replies, plus state events."""
+        if not is_authorized(websocket):
+            response = error_response("unauthorized", UNAUTHORIZED, 401)
+            await websocket.send_denial_response(response)
+            return
+        engine = table.engines.get(engine_id)
+        if engine is None:
+            await websocket.close(code=4404, reason="no such engine")
+            return
+        await websocket.accept()
+        await bus.serve(websocket, engine)
+
+    return app

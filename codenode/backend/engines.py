@@ -1,0 +1,303 @@
+"""Running engines: each one a supervised process, with the bus clients attached to it.
+
+An Engine reads every frame its process sends and routes it: replies to the client whose
+request they answer (request ids are rewritten on the way in, so clients never clash), state
+changes and output between evaluations to every client. Death is noticed at once, explained,
+and told to every client. Stopping goes in steps: ask, SIGTERM, SIGKILL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import os
+import signal
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from codenode.backend.enginetype import EngineType
+from codenode.backend.errors import EngineStartError
+from codenode.backend.launch import explain_exit, launch, signal_name
+from codenode.protocol import engine as wire
+
+log = logging.getLogger("codenode.backend")
+Message = dict[str, Any]
+FINAL_TYPES = ("result", "reply", "error")
+STDERR_LINES = 20
+ASK_SECONDS = 1.0  # for each step of stopping
+TERM_SECONDS = 2.0
+
+
+class Subscriber:
+    """One bus client: messages for it wait in a queue that its WebSocket drains."""
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[Message] = asyncio.Queue()
+
+    def deliver(self, message: Message) -> None:
+        """Queue one message for this client."""
+        self.queue.put_nowait(message)
+
+
+@dataclass
+class Route:
+    """Where replies to one engine-side request id go."""
+
+    subscriber: Subscriber
+    client_id: Any
+    op: str
+
+
+class Engine:
+    """One engine process of one type, under supervision. See the module docstring."""
+
+    def __init__(self, engine_type: EngineType) -> None:
+        self.id = uuid.uuid4().hex[:16]
+        self.type = engine_type
+        self.state = "starting"
+        self.pid: int | None = None
+        self.started = time.time()
+        self.last_activity = self.started
+        self.exit: dict[str, Any] = {}
+        self.subscribers: set[Subscriber] = set()
+        self.evaluations = 0
+        self._process: asyncio.subprocess.Process | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._routes: dict[int, Route] = {}
+        self._ids = itertools.count(1)
+        self._stderr: deque[str] = deque(maxlen=STDERR_LINES)
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
+        self.died = asyncio.Event()
+        self.on_death: Callable[[Engine], None] | None = None  # not called when asked to stop
+
+    # -- life ------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start the process and wait for its ready frame (EngineStartError if none comes)."""
+        self.state, self.exit, self._stopping = "starting", {}, False
+        self.died = asyncio.Event()
+        launched = await launch(self.type)
+        self._process = launched.process
+        self.pid = launched.process.pid
+        self.started = self.last_activity = time.time()
+        reader, self._writer = await asyncio.open_unix_connection(sock=launched.sock)
+        self._tasks = [asyncio.create_task(self._read_stderr())]
+        try:
+            ready = await asyncio.wait_for(_read_frame(reader), self.type.start_timeout)
+        except (TimeoutError, asyncio.IncompleteReadError, wire.FrameError, OSError) as exc:
+            reason = (
+                f"did not say ready within {self.type.start_timeout:g} s"
+                if isinstance(exc, TimeoutError)
+                else "exited before saying ready"
+            )
+            await self._kill_group()
+            await asyncio.sleep(0)  # let the stderr reader take the last lines
+            tail = self.stderr_tail()
+            self._cancel_tasks()
+            raise EngineStartError(self.type.name, reason, tail) from exc
+        if ready is None or ready.get("type") != "ready":
+            await self._kill_group()
+            raise EngineStartError(self.type.name, "did not say ready", self.stderr_tail())
+        self.state = "idle"
+        self._tasks += [
+            asyncio.create_task(self._read_engine(reader)),
+            asyncio.create_task(self._wait_exit()),
+        ]
+        log.info("engine started: %s (%s) pid %s", self.id, self.type.name, self.pid)
+
+    async def stop(self) -> None:
+        """Stop the process: ask it, then SIGTERM, then SIGKILL; return when it is gone."""
+        if self._process is None or self._process.returncode is not None:
+            return
+        self._stopping = True
+        steps = (self._ask_to_exit, self._terminate, self._kill_group)
+        for step, seconds in zip(steps, (ASK_SECONDS, TERM_SECONDS, 10.0), strict=True):
+            await step()
+            try:
+                await asyncio.wait_for(self._process.wait(), seconds)
+                break
+            except TimeoutError:
+                continue
+        await self.died.wait()
+
+    async def restart(self) -> None:
+        """A fresh process under the same id."""
+        await self.stop()
+        self._cancel_tasks()
+        await self.start()
+        self._broadcast_state()
+
+    def interrupt(self) -> None:
+        """SIGINT to the engine's process group: KeyboardInterrupt in the running cell."""
+        if self.pid is not None and self.state in ("busy", "idle"):
+            _signal_group(self.pid, signal.SIGINT)
+
+    async def _ask_to_exit(self) -> None:
+        await self._send({"id": 0, "op": "shutdown"})
+
+    async def _terminate(self) -> None:
+        if self.pid is not None:
+            _signal_group(self.pid, signal.SIGTERM)
+
+    async def _kill_group(self) -> None:
+        if self.pid is not None:
+            _signal_group(self.pid, signal.SIGKILL)
+        if self._process is not None:
+            await self._process.wait()
+
+    async def _wait_exit(self) -> None:
+        assert self._process is not None
+        returncode = await self._process.wait()
+        await asyncio.sleep(0.05)  # the stderr reader may still hold the last lines
+        self.state = "dead"
+        self.exit = {"reason": explain_exit(returncode, self.type.limits, self._stopping)}
+        if returncode >= 0:
+            self.exit["exit_code"] = returncode
+        else:
+            self.exit["signal"] = signal_name(-returncode)
+        self.exit["stderr"] = self.stderr_tail()
+        level = logging.INFO if self._stopping else logging.WARNING
+        log.log(level, "engine %s (%s): %s", self.id, self.type.name, self.exit["reason"])
+        for route in self._routes.values():
+            route.subscriber.deliver(
+                {"id": route.client_id, "type": "error", "message": f"engine {self.exit['reason']}"}
+            )
+        self._routes.clear()
+        self._broadcast_state()
+        if not self._stopping and self.on_death is not None:
+            self.on_death(self)
+        if self._writer is not None:
+            self._writer.close()
+        self.died.set()
+
+    def _cancel_tasks(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        self._tasks = []
+
+    def stderr_tail(self) -> str:
+        """The last lines the engine wrote to its own stderr."""
+        return "".join(self._stderr)
+
+    async def _read_stderr(self) -> None:
+        assert self._process is not None and self._process.stderr is not None
+        async for line in self._process.stderr:
+            self._stderr.append(line.decode("utf-8", "replace"))
+
+    # -- the bus ----------------------------------------------------------------------------
+
+    async def request(self, subscriber: Subscriber, message: Message) -> None:
+        """Pass a client's request on to the engine, its id rewritten."""
+        if self.state in ("dead", "starting"):
+            subscriber.deliver(
+                {"id": message.get("id"), "type": "error", "message": f"engine is {self.state}"}
+            )
+            return
+        op = message["op"]
+        engine_id = next(self._ids)
+        if op != "input_reply":
+            self._routes[engine_id] = Route(subscriber, message.get("id"), op)
+        if op == "evaluate":
+            self.evaluations += 1
+            if self.state == "idle":
+                self.state = "busy"
+                self._broadcast_state()
+        self.last_activity = time.time()
+        await self._send({**message, "id": engine_id})
+
+    async def _send(self, message: Message) -> None:
+        if self._writer is None or self._writer.is_closing():
+            return
+        try:
+            self._writer.write(wire.encode(message))
+            await self._writer.drain()
+        except (ConnectionError, OSError):
+            pass  # the exit watcher reports the death
+
+    async def _read_engine(self, reader: asyncio.StreamReader) -> None:
+        while True:
+            try:
+                message = await _read_frame(reader)
+            except wire.FrameError as exc:
+                log.warning("engine %s sent a bad frame: %s", self.id, exc)
+                continue
+            except (asyncio.IncompleteReadError, ConnectionError):
+                return
+            if message is None:
+                return
+            self.last_activity = time.time()
+            self._route(message)
+
+    def _route(self, message: Message) -> None:
+        route = self._routes.get(message.get("id"))  # type: ignore[arg-type]
+        if route is None:  # output between evaluations: everyone sees it
+            for subscriber in self.subscribers:
+                subscriber.deliver({**message, "id": None})
+            return
+        route.subscriber.deliver({**message, "id": route.client_id})
+        if message.get("type") in FINAL_TYPES:
+            del self._routes[message["id"]]
+            if route.op == "evaluate" and not any(
+                r.op == "evaluate" for r in self._routes.values()
+            ):
+                self.state = "idle"
+                self._broadcast_state()
+
+    def _broadcast_state(self) -> None:
+        event: Message = {"type": "state", "state": self.state}
+        if self.state == "dead":
+            event.update(self.exit)
+        for subscriber in self.subscribers:
+            subscriber.deliver(event)
+
+    # -- listing ----------------------------------------------------------------------------
+
+    def describe(self) -> dict[str, Any]:
+        """The engine as the admin channel lists it."""
+        info: dict[str, Any] = {
+            "id": self.id,
+            "type": self.type.name,
+            "state": self.state,
+            "pid": self.pid,
+            "started": self.started,
+            "last_activity": self.last_activity,
+            "rss_bytes": _rss_bytes(self.pid) if self.state != "dead" else 0,
+        }
+        if self.state == "dead":
+            info["exit"] = self.exit
+        return info
+
+
+async def _read_frame(reader: asyncio.StreamReader) -> Message | None:
+    try:
+        header = await reader.readexactly(wire.HEADER_BYTES)
+    except asyncio.IncompleteReadError as exc:
+        if not exc.partial:
+            return None
+        raise
+    length = int.from_bytes(header, "big")
+    if length > wire.MAX_FRAME_BYTES:
+        raise wire.FrameError(f"frame of {length} bytes from engine")
+    return wire.decode(await reader.readexactly(length))
+
+
+def _signal_group(pid: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):  # already gone
+        os.killpg(pid, signum)
+
+
+def _rss_bytes(pid: int | None) -> int:
+    if pid is None:
+        return 0
+    try:
+        with open(f"/proc/{pid}/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0

@@ -1,0 +1,113 @@
+"""How an engine process is launched: clean environment, own session, OS limits, socketpair.
+
+What an engine is comes from its EngineType (enginetype.py); this module turns that into a
+running process whose end of the socket is the only way in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import os
+import resource
+import signal
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from codenode.backend.enginetype import EngineType, Limits
+
+# An engine sees only these of the backend's environment, plus its type's env: the backend's
+# token and anything else secret stay out.
+PASSED_THROUGH = ("PATH", "LANG", "LC_ALL", "TZ")
+PR_SET_PDEATHSIG = 1
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+@dataclass
+class Launched:
+    """A just-started engine process and the backend's end of its socket."""
+
+    process: asyncio.subprocess.Process
+    sock: socket.socket
+
+
+def engine_environment(engine_type: EngineType) -> dict[str, str]:
+    """The whole environment of an engine of this type."""
+    env = {name: os.environ[name] for name in PASSED_THROUGH if name in os.environ}
+    env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
+    env.setdefault("LANG", "C.UTF-8")
+    env["HOME"] = os.path.expanduser("~")
+    env["PYTHONUNBUFFERED"] = "1"
+    if engine_type.limits.output_chars is not None:
+        env["CODENODE_OUTPUT_LIMIT"] = str(engine_type.limits.output_chars)
+    env.update(engine_type.env)
+    return env
+
+
+def limiter(limits: Limits) -> Callable[[], None]:
+    """What the child runs between fork and exec: its limits, and death with the backend."""
+    pairs: list[tuple[int, int]] = []
+    if limits.memory_mb is not None:
+        pairs.append((resource.RLIMIT_AS, limits.memory_mb * 1024 * 1024))
+    if limits.cpu_seconds is not None:
+        pairs.append((resource.RLIMIT_CPU, limits.cpu_seconds))
+    if limits.processes is not None:
+        pairs.append((resource.RLIMIT_NPROC, limits.processes))
+    if limits.open_files is not None:
+        pairs.append((resource.RLIMIT_NOFILE, limits.open_files))
+
+    def apply() -> None:
+        # If the backend dies, even by SIGKILL, the kernel kills the engine: no orphans.
+        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        for which, value in pairs:
+            resource.setrlimit(which, (value, value))
+
+    return apply
+
+
+async def launch(engine_type: EngineType) -> Launched:
+    """Start an engine process of this type; it still has to say ready."""
+    parent, child = socket.socketpair()
+    argv = [engine_type.bin, *engine_type.args, "--fd", str(child.fileno())]
+    try:
+        process = await asyncio.create_subprocess_exec(
+            *argv,
+            pass_fds=[child.fileno()],
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+            cwd=engine_type.working_directory,
+            env=engine_environment(engine_type),
+            start_new_session=True,
+            preexec_fn=limiter(engine_type.limits),
+        )
+    except BaseException:
+        parent.close()
+        raise
+    finally:
+        child.close()
+    return Launched(process, parent)
+
+
+def signal_name(signum: int) -> str:
+    """SIGKILL, SIGSEGV, ...: the name of a signal number."""
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
+
+
+def explain_exit(returncode: int, limits: Limits, stopped: bool) -> str:
+    """Why an engine process ended, in words a user can act on."""
+    if stopped:
+        return "stopped"
+    if returncode >= 0:
+        return f"exited with code {returncode}"
+    signum = -returncode
+    name = signal_name(signum)
+    if signum == signal.SIGXCPU and limits.cpu_seconds is not None:
+        return f"killed: CPU time limit of {limits.cpu_seconds} s exceeded"
+    if signum == signal.SIGKILL and limits.memory_mb is not None:
+        return f"killed by {name} (out of memory? the memory limit is {limits.memory_mb} MB)"
+    return f"killed by {name}"

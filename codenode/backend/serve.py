@@ -1,0 +1,96 @@
+"""``codenode backend``: run a backend on a host and port, behind a token.
+
+The token comes from CODENODE_BACKEND_TOKEN, else from --token-file; with neither, one is
+generated and written to the token file, readable only by its owner. It is never printed or
+logged: only where it is.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import shutil
+import socket
+import sys
+from pathlib import Path
+
+import uvicorn
+
+import codenode
+from codenode.backend.app import create_app
+
+log = logging.getLogger("codenode.backend")
+DEFAULT_PORT = 8337
+
+
+def default_home() -> Path:
+    """The Codenode environment folder: CODENODE_HOME, else ~/.codenode."""
+    return Path(os.environ.get("CODENODE_HOME", "~/.codenode")).expanduser()
+
+
+def shipped_plugins() -> Path:
+    """The folder of the plug-in files that ship with Codenode."""
+    inside = Path(codenode.__file__).parent / "default_plugins"  # in a wheel
+    return inside if inside.is_dir() else Path(codenode.__file__).parent.parent / "plugins"
+
+
+def prepare_plugins(folder: Path) -> None:
+    """A missing plug-in folder is created with the default plug-ins in it."""
+    if folder.exists():
+        return
+    folder.mkdir(parents=True)
+    for source in sorted(shipped_plugins().glob("*.py")):
+        shutil.copy(source, folder / source.name)
+    log.info("created plug-in folder %s with the default plug-ins", folder)
+
+
+def load_token(token_file: Path) -> tuple[str, str]:
+    """The token, and where it came from (for the log; never the token itself)."""
+    from_env = os.environ.get("CODENODE_BACKEND_TOKEN", "").strip()
+    if from_env:
+        return from_env, "the environment variable CODENODE_BACKEND_TOKEN"
+    if token_file.exists():
+        token = token_file.read_text().strip()
+        if not token:
+            raise SystemExit(f"token file {token_file} is empty")
+        return token, str(token_file)
+    token = secrets.token_urlsafe(32)
+    token_file.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(token + "\n")
+    return token, f"{token_file} (new)"
+
+
+def run(
+    host: str = "127.0.0.1",
+    port: int = DEFAULT_PORT,
+    plugins: Path | None = None,
+    token_file: Path | None = None,
+    certfile: str | None = None,
+    keyfile: str | None = None,
+) -> None:
+    """Serve the backend until SIGINT or SIGTERM; every engine is stopped on the way out."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    home = default_home()
+    plugins = (plugins or home / "plugins").expanduser()
+    prepare_plugins(plugins)
+    token, token_source = load_token((token_file or home / "backend.token").expanduser())
+    listener = socket.create_server((host, port), reuse_port=False)
+    bound_port = listener.getsockname()[1]
+    scheme = "https" if certfile else "http"
+    print(f"Codenode backend {codenode.__version__} listening on {scheme}://{host}:{bound_port}")
+    print(f"plug-ins: {plugins}; token: {token_source}", flush=True)
+    config = uvicorn.Config(
+        create_app(plugins, token),
+        log_level="info",
+        access_log=False,  # request lines add nothing an operator needs, and cost time
+        ssl_certfile=certfile,
+        ssl_keyfile=keyfile,
+        ws="websockets-sansio",
+        lifespan="on",
+    )
+    server = uvicorn.Server(config)
+    server.run(sockets=[listener])
+    sys.stdout.flush()

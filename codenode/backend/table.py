@@ -1,0 +1,81 @@
+"""The engines of one backend: start one of a type (from the pool when it can), find, stop."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+
+from codenode.backend.engines import Engine
+from codenode.backend.errors import EngineTypeUnavailable, UnknownEngine, UnknownEngineType
+from codenode.backend.plugins import PluginFolder
+from codenode.backend.pool import Pool
+
+
+class EngineTable:
+    """Every engine handed out by this backend, by id, dead ones included until stopped."""
+
+    def __init__(self, plugins: PluginFolder) -> None:
+        self.plugins = plugins
+        self.pool = Pool()
+        self.engines: dict[str, Engine] = {}
+        self.starts: Counter[str] = Counter()
+        self.deaths: Counter[str] = Counter()
+        self._evaluations_of_stopped: Counter[str] = Counter()
+
+    def refill(self) -> None:
+        """Bring every available type's pool to its size (after the plug-ins changed)."""
+        pooled = set()
+        for declared in self.plugins.types().values():
+            if declared.available and declared.type.pool > 0:
+                pooled.add(declared.type.name)
+                self.pool.fill(declared.type)
+        self.pool.forget(pooled)
+
+    async def start(self, type_name: str) -> Engine:
+        """A ready engine of the type: from the pool, or started now."""
+        declared = self.plugins.get(type_name)
+        if declared is None:
+            raise UnknownEngineType(type_name)
+        if not declared.available:
+            raise EngineTypeUnavailable(type_name, declared.reason or "unknown reason")
+        engine = self.pool.take(declared.type)
+        if engine is None:
+            engine = Engine(declared.type)
+            await engine.start()
+        if declared.type.pool > 0:
+            self.pool.fill(declared.type)
+        self.engines[engine.id] = engine
+        self.starts[type_name] += 1
+        engine.on_death = self._count_death
+        return engine
+
+    def _count_death(self, engine: Engine) -> None:
+        self.deaths[engine.type.name] += 1
+
+    def get(self, engine_id: str) -> Engine:
+        """The engine with that id, or UnknownEngine."""
+        engine = self.engines.get(engine_id)
+        if engine is None:
+            raise UnknownEngine(engine_id)
+        return engine
+
+    async def stop(self, engine_id: str) -> None:
+        """Stop the engine's process and forget it."""
+        engine = self.get(engine_id)
+        await engine.stop()
+        self.engines.pop(engine_id, None)
+        self._evaluations_of_stopped[engine.type.name] += engine.evaluations
+
+    def evaluations(self) -> Counter[str]:
+        """Evaluations requested, by engine type, over the backend's life."""
+        counts = Counter(self._evaluations_of_stopped)
+        for engine in self.engines.values():
+            counts[engine.type.name] += engine.evaluations
+        return counts
+
+    async def close(self) -> None:
+        """Stop everything: handed-out engines and the pool."""
+        await asyncio.gather(
+            self.pool.close(), *(engine.stop() for engine in self.engines.values())
+        )
+        self.engines.clear()

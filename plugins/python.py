@@ -1,0 +1,28 @@
+"""The default engine type: Python, on the very interpreter that runs this backend.
+
+A copy of this file in a backend's plug-in folder can be edited like any plug-in; see
+docs/plugins.md for every attribute.
+"""
+
+import sys
+from pathlib import Path
+
+import codenode
+from codenode.backend.enginetype import EngineType, Limits
+
+# Engines start with a clean environment, so tell the engine's Python where codenode is: the
+# folder that holds the package this backend runs (a checkout, or site-packages).
+CODENODE_PATH = str(Path(codenode.__file__).resolve().parent.parent)
+
+python = EngineType(
+    name="python",
+    description=f"Python {sys.version_info.major}.{sys.version_info.minor}",
+    bin=sys.executable,
+    args=["-m", "codenode.engine"],
+    env={"PYTHONPATH": CODENODE_PATH},
+    # memory_mb caps address space, not resident memory: numpy and threads reserve far more
+    # than they touch, so leave room above what a cell really uses.
+    limits=Limits(memory_mb=4096, cpu_seconds=None, processes=256, open_files=1024),
+    pool=1,  # one engine kept ready: opening a notebook does not wait for a start
+    requires=["codenode.engine"],  # listed unavailable, with the reason, if PYTHONPATH is wrong
+)

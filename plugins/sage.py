@@ -1,0 +1,47 @@
+"""SageMath through passagemath: Sage's library as ordinary pip packages for a Python.
+
+The Python used: $CODENODE_SAGE_PYTHON if set, else ~/.cache/codenode/sage-venv/bin/python if it
+exists, else the backend's own. To make that virtualenv:
+
+    python3 -m venv ~/.cache/codenode/sage-venv
+    ~/.cache/codenode/sage-venv/bin/pip install "passagemath-symbolics[maxima]" passagemath-pari
+
+Until that Python can import Sage, the type is listed unavailable with the reason. The file is
+read again when it changes: touch it after installing to have it checked again.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+import codenode
+from codenode.backend.enginetype import EngineType, Limits
+
+VENV_PYTHON = Path.home() / ".cache" / "codenode" / "sage-venv" / "bin" / "python"
+# The engine is codenode.engine (standard library only) run by Sage's Python. Caveat: when
+# codenode is installed in site-packages rather than a checkout, this puts the backend's whole
+# site-packages on Sage's path; `pip install --no-deps codenode` into the Sage venv avoids that.
+CODENODE_PATH = str(Path(codenode.__file__).resolve().parent.parent)
+
+
+def sage_python() -> str:
+    """The Python interpreter that has passagemath."""
+    chosen = os.environ.get("CODENODE_SAGE_PYTHON", "")
+    if chosen:
+        return chosen
+    return str(VENV_PYTHON) if VENV_PYTHON.exists() else sys.executable
+
+
+# For now a cell is Python with Sage's library (`from sage.all__sagemath_symbolics import *`);
+# Sage's own syntax (2^10, [1..n], R.<x> = QQ[]) needs its preparser in the engine, which comes
+# later.
+sage = EngineType(
+    name="sage",
+    description="SageMath (passagemath): symbolic calculus, algebra, number theory",
+    bin=sage_python(),
+    args=["-m", "codenode.engine"],
+    env={"PYTHONPATH": CODENODE_PATH},
+    # Sage with Maxima and PARI loaded reaches ~2 GB of address space (~200 MB resident).
+    limits=Limits(memory_mb=4096, cpu_seconds=None, processes=256, open_files=1024),
+    requires=["codenode.engine", "sage.all__sagemath_symbolics"],
+)

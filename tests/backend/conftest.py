@@ -1,0 +1,133 @@
+"""A real backend process on a port the OS picks, with plug-in files written per test."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from websockets.sync.client import ClientConnection, connect
+
+ROOT = Path(__file__).resolve().parents[2]
+ENGINES = ROOT / "tests" / "engines"
+TOKEN = "test-token-" + "x" * 20
+
+
+def python_plugin(name: str = "python", **fields: Any) -> str:
+    """A plug-in file declaring a Python engine type on this interpreter."""
+    extra = "".join(f"    {key}={value!r},\n" for key, value in fields.items())
+    return (
+        textwrap.dedent(
+            f"""\
+        from codenode.backend.enginetype import EngineType, Limits
+        {name.replace("-", "_")} = EngineType(
+            name={name!r},
+            bin={sys.executable!r},
+            args=["-m", "codenode.engine"],
+            env={{"PYTHONPATH": {str(ROOT)!r}}},
+        """
+        )
+        + extra
+        + ")\n"
+    )
+
+
+def script_plugin(name: str, script: str, **fields: Any) -> str:
+    """A plug-in file declaring a misbehaving engine from tests/engines."""
+    extra = "".join(f"    {key}={value!r},\n" for key, value in fields.items())
+    return (
+        "from codenode.backend.enginetype import EngineType, Limits\n"
+        f"t = EngineType(name={name!r}, bin={sys.executable!r}, "
+        f"args=[{str(ENGINES / script)!r}],\n{extra})\n"
+    )
+
+
+class Backend:
+    """A running `codenode backend` and clients for it."""
+
+    def __init__(self, plugins: Path, process: subprocess.Popen[str], url: str) -> None:
+        self.plugins = plugins
+        self.process = process
+        self.url = url
+        self.http = httpx.Client(
+            base_url=url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30
+        )
+
+    def close(self) -> None:
+        """Stop the backend (SIGTERM, then SIGKILL) and close every handle on it."""
+        self.http.close()
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+
+    def start_engine(self, type_name: str = "python") -> dict[str, Any]:
+        response = self.http.post("/engines", json={"type": type_name})
+        assert response.status_code == 201, response.text
+        return dict(response.json())
+
+    def bus(self, engine_id: str, token: str = TOKEN) -> ClientConnection:
+        ws_url = self.url.replace("http", "ws") + f"/engines/{engine_id}/bus"
+        return connect(ws_url, additional_headers={"Authorization": f"Bearer {token}"})
+
+    def wait_for_types(self, predicate: Any, timeout: float = 5.0) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            listing = dict(self.http.get("/engine-types").json())
+            if predicate(listing) or time.monotonic() > deadline:
+                return listing
+            time.sleep(0.05)
+
+
+def start_backend(plugins: Path, tmp_path: Path) -> Backend:
+    env = {**os.environ, "CODENODE_BACKEND_TOKEN": TOKEN, "CODENODE_HOME": str(tmp_path / "home")}
+    with open(tmp_path / "backend.log", "w") as log:  # the child keeps its own copy
+        process = subprocess.Popen(
+            [sys.executable, "-m", "codenode", "backend", "--port", "0", "--plugins", str(plugins)],
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+            env=env,
+            start_new_session=True,
+        )
+    assert process.stdout is not None
+    first = process.stdout.readline()
+    assert "listening on" in first, first + (tmp_path / "backend.log").read_text()
+    url = first.split("listening on ")[1].strip()
+    backend = Backend(plugins, process, url)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            if backend.http.get("/health").status_code == 200:
+                return backend
+        except httpx.TransportError:
+            time.sleep(0.05)
+    raise AssertionError("backend did not answer /health")
+
+
+@pytest.fixture
+def plugins(tmp_path: Path) -> Path:
+    folder = tmp_path / "plugins"
+    folder.mkdir()
+    (folder / "python.py").write_text(python_plugin())
+    return folder
+
+
+@pytest.fixture
+def backend(plugins: Path, tmp_path: Path) -> Iterator[Backend]:
+    running = start_backend(plugins, tmp_path)
+    yield running
+    running.close()

@@ -1,0 +1,308 @@
+"""The backend for real: a `codenode backend` process, real engines, HTTP and WebSocket."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import ClientConnection
+
+from tests.backend.conftest import TOKEN, Backend, python_plugin, script_plugin, start_backend
+
+
+def receive(ws: ClientConnection, timeout: float = 20) -> dict[str, Any]:
+    return dict(json.loads(ws.recv(timeout=timeout)))
+
+
+def until(ws: ClientConnection, predicate: Any, seen: list[dict[str, Any]] | None = None) -> Any:
+    while True:
+        message = receive(ws)
+        if seen is not None:
+            seen.append(message)
+        if predicate(message):
+            return message
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie is gone for our purposes.
+    return Path(f"/proc/{pid}/stat").read_text().split(")")[1].split()[0] != "Z"
+
+
+def wait_gone(pid: int, timeout: float = 10) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not alive(pid):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+ROUTES = [
+    ("GET", "/health"),
+    ("GET", "/engine-types"),
+    ("GET", "/engines"),
+    ("POST", "/engines"),
+    ("GET", "/engines/x"),
+    ("DELETE", "/engines/x"),
+    ("POST", "/engines/x/interrupt"),
+    ("POST", "/engines/x/restart"),
+    ("GET", "/metrics"),
+    ("GET", "/openapi.json"),
+]
+
+
+@pytest.mark.parametrize("header", [None, "Bearer wrong", f"Basic {TOKEN}", f"Bearer {TOKEN}x"])
+def test_every_route_needs_the_token(backend: Backend, header: str | None) -> None:
+    headers = {} if header is None else {"Authorization": header}
+    with httpx.Client(base_url=backend.url) as anonymous:
+        for method, path in ROUTES:
+            response = anonymous.request(method, path, headers=headers, json={"type": "python"})
+            assert response.status_code == 401, (method, path)
+            assert response.json()["error"] == "unauthorized"
+    engine = backend.start_engine()
+    with pytest.raises(InvalidStatus) as refused:
+        backend.bus(engine["id"], token="wrong").close()
+    assert refused.value.response.status_code == 401
+
+
+def test_health_and_openapi(backend: Backend) -> None:
+    assert backend.http.get("/health").json()["status"] == "ok"
+    spec = backend.http.get("/openapi.json").json()
+    assert "/engines" in spec["paths"]
+
+
+def test_evaluate_streams_over_the_bus_and_state_follows(backend: Backend) -> None:
+    engine = backend.start_engine()
+    assert engine["state"] == "idle" and engine["type"] == "python"
+    with backend.bus(engine["id"]) as ws:
+        assert receive(ws) == {"type": "state", "state": "idle"}
+        ws.send(json.dumps({"id": "a", "op": "evaluate", "code": "print('hi')\n2+2"}))
+        seen: list[dict[str, Any]] = []
+        result = until(ws, lambda m: m.get("type") == "result", seen)
+        assert result["id"] == "a" and result["out"] == "hi\n4\n"
+        assert {"type": "state", "state": "busy"} in seen
+        streamed = [m for m in seen if m.get("type") == "stream"]
+        assert "".join(m["text"] for m in streamed) == "hi\n4\n"
+        assert all(m["id"] == "a" and m["name"] == "stdout" for m in streamed)
+        assert receive(ws) == {"type": "state", "state": "idle"}
+        ws.send(json.dumps({"id": 2, "op": "complete", "text": "import o"}))
+        reply = until(ws, lambda m: m.get("id") == 2)
+        assert "os" in reply["content"]["matches"]
+    listed = backend.http.get(f"/engines/{engine['id']}").json()
+    assert listed["rss_bytes"] > 1_000_000
+    assert listed["last_activity"] >= listed["started"]
+
+
+def test_two_clients_share_an_engine_each_with_its_own_replies(backend: Backend) -> None:
+    engine = backend.start_engine()
+    with backend.bus(engine["id"]) as first, backend.bus(engine["id"]) as second:
+        receive(first), receive(second)
+        first.send(json.dumps({"id": 1, "op": "evaluate", "code": "x = 'from first'"}))
+        until(first, lambda m: m.get("type") == "result")
+        second.send(json.dumps({"id": 1, "op": "evaluate", "code": "x"}))
+        result = until(second, lambda m: m.get("type") == "result")
+        assert result["out"] == "'from first'\n"
+        # The first client saw the state changes of the second's request, not its result.
+        seen: list[dict[str, Any]] = []
+        until(first, lambda m: m == {"type": "state", "state": "idle"}, seen)
+        assert all(m.get("type") == "state" for m in seen)
+
+
+def test_malformed_bus_messages_get_errors(backend: Backend) -> None:
+    engine = backend.start_engine()
+    with backend.bus(engine["id"]) as ws:
+        receive(ws)
+        ws.send("not json")
+        assert receive(ws)["type"] == "error"
+        ws.send(json.dumps({"id": 1, "op": "evaluate"}))
+        assert receive(ws) == {"id": 1, "type": "error", "message": "evaluate needs 'code' (str)"}
+        ws.send(json.dumps({"id": 2, "op": "rm -rf"}))
+        assert "unknown op" in receive(ws)["message"]
+        ws.send(json.dumps([1, 2]))
+        assert receive(ws)["message"] == "a message must be a JSON object"
+        ws.send(json.dumps({"id": 3, "op": "evaluate", "code": "'ok'"}))
+        assert until(ws, lambda m: m.get("type") == "result")["out"] == "'ok'\n"
+
+
+def test_input_request_and_reply_over_the_bus(backend: Backend) -> None:
+    engine = backend.start_engine()
+    with backend.bus(engine["id"]) as ws:
+        ws.send(json.dumps({"id": 1, "op": "evaluate", "code": "print('hi', input('Who? '))"}))
+        asked = until(ws, lambda m: m.get("type") == "input_request")
+        assert asked["id"] == 1 and asked["prompt"] == "Who? "
+        ws.send(json.dumps({"id": 9, "op": "input_reply", "value": "Ada"}))
+        assert until(ws, lambda m: m.get("type") == "result")["out"] == "Who? Ada\nhi Ada\n"
+
+
+def test_interrupt_restart_and_stop(backend: Backend) -> None:
+    engine = backend.start_engine()
+    engine_id, pid = engine["id"], engine["pid"]
+    with backend.bus(engine_id) as ws:
+        ws.send(json.dumps({"id": 1, "op": "evaluate", "code": "x = 1\nwhile True: pass"}))
+        until(ws, lambda m: m.get("state") == "busy")
+        assert backend.http.get(f"/engines/{engine_id}").json()["state"] == "busy"
+        assert backend.http.post(f"/engines/{engine_id}/interrupt").status_code == 202
+        result = until(ws, lambda m: m.get("type") == "result")
+        assert result["err"].endswith("KeyboardInterrupt\n")
+    restarted = backend.http.post(f"/engines/{engine_id}/restart")
+    assert restarted.status_code == 200
+    assert restarted.json()["id"] == engine_id and restarted.json()["pid"] != pid
+    assert wait_gone(pid)
+    with backend.bus(engine_id) as ws:
+        ws.send(json.dumps({"id": 1, "op": "evaluate", "code": "x"}))
+        assert "NameError" in until(ws, lambda m: m.get("type") == "result")["err"]
+    new_pid = restarted.json()["pid"]
+    assert backend.http.delete(f"/engines/{engine_id}").status_code == 204
+    assert not alive(new_pid)
+    assert backend.http.get(f"/engines/{engine_id}").status_code == 404
+
+
+def test_unknown_and_unavailable_types(backend: Backend, plugins: Path) -> None:
+    missing = backend.http.post("/engines", json={"type": "cobol"})
+    assert missing.status_code == 404 and missing.json()["error"] == "unknown_engine_type"
+    (plugins / "gone.py").write_text(
+        "from codenode.backend.enginetype import EngineType\n"
+        "g = EngineType(name='gone', bin='/nonexistent/python')\n"
+    )
+    backend.wait_for_types(lambda t: any(x["name"] == "gone" for x in t["types"]))
+    unavailable = backend.http.post("/engines", json={"type": "gone"})
+    assert unavailable.status_code == 503
+    assert "/nonexistent/python" in unavailable.json()["message"]
+    bad = backend.http.post("/engines", json={"kind": "python"})
+    assert bad.status_code == 422 and bad.json()["error"] == "bad_request"
+
+
+def test_engine_that_never_says_ready_is_killed_and_explained(
+    backend: Backend, plugins: Path
+) -> None:
+    (plugins / "never.py").write_text(script_plugin("never", "never_ready.py", start_timeout=1))
+    backend.wait_for_types(lambda t: any(x["name"] == "never" for x in t["types"]))
+    response = backend.http.post("/engines", json={"type": "never"})
+    assert response.status_code == 503
+    message = response.json()["message"]
+    assert "did not say ready within 1 s" in message
+    assert "never_ready: I will not say ready" in message
+    assert backend.http.get("/engines").json()["engines"] == []
+
+
+def test_engine_that_ignores_sigterm_is_killed(backend: Backend, plugins: Path) -> None:
+    (plugins / "stubborn.py").write_text(script_plugin("stubborn", "stubborn.py"))
+    backend.wait_for_types(lambda t: any(x["name"] == "stubborn" for x in t["types"]))
+    engine = backend.start_engine("stubborn")
+    started = time.monotonic()
+    assert backend.http.delete(f"/engines/{engine['id']}").status_code == 204
+    assert time.monotonic() - started > 2.5  # it went through asking and SIGTERM first
+    assert not alive(engine["pid"])
+
+
+def test_engine_dying_mid_evaluate_is_reported(backend: Backend) -> None:
+    engine = backend.start_engine()
+    with backend.bus(engine["id"]) as ws:
+        ws.send(json.dumps({"id": 1, "op": "evaluate", "code": "import os\nos._exit(3)"}))
+        error = until(ws, lambda m: m.get("type") == "error")
+        assert error["id"] == 1 and "exited with code 3" in error["message"]
+        dead = until(ws, lambda m: m.get("state") == "dead")
+        assert dead["exit_code"] == 3 and dead["reason"] == "exited with code 3"
+    listed = backend.http.get(f"/engines/{engine['id']}").json()
+    assert listed["state"] == "dead" and listed["exit"]["exit_code"] == 3
+
+
+def test_engine_killed_by_a_signal_is_explained(backend: Backend) -> None:
+    engine = backend.start_engine()
+    with backend.bus(engine["id"]) as ws:
+        receive(ws)
+        os.kill(engine["pid"], signal.SIGKILL)
+        dead = until(ws, lambda m: m.get("state") == "dead")
+    assert dead["signal"] == "SIGKILL"
+    assert "killed by SIGKILL" in dead["reason"]
+
+
+def test_memory_limit_is_enforced_and_the_engine_survives(backend: Backend, plugins: Path) -> None:
+    (plugins / "small.py").write_text(
+        python_plugin("small").replace(")\n", "    limits=Limits(memory_mb=300),\n)\n")
+    )
+    backend.wait_for_types(lambda t: any(x["name"] == "small" for x in t["types"]))
+    engine = backend.start_engine("small")
+    with backend.bus(engine["id"]) as ws:
+        ws.send(json.dumps({"id": 1, "op": "evaluate", "code": "x = bytearray(600 * 2**20)"}))
+        result = until(ws, lambda m: m.get("type") == "result")
+        assert result["err"].endswith("MemoryError\n")
+        ws.send(json.dumps({"id": 2, "op": "evaluate", "code": "'alive'"}))
+        assert until(ws, lambda m: m.get("type") == "result")["out"] == "'alive'\n"
+
+
+def test_flooding_engine_is_capped(backend: Backend, plugins: Path) -> None:
+    (plugins / "capped.py").write_text(
+        python_plugin("capped").replace(")\n", "    limits=Limits(output_chars=100000),\n)\n")
+    )
+    backend.wait_for_types(lambda t: any(x["name"] == "capped" for x in t["types"]))
+    engine = backend.start_engine("capped")
+    with backend.bus(engine["id"]) as ws:
+        ws.send(json.dumps({"id": 1, "op": "evaluate", "code": "while True: print('x' * 100)"}))
+        until(ws, lambda m: m.get("state") == "busy")
+        time.sleep(1)
+        backend.http.post(f"/engines/{engine['id']}/interrupt")
+        result = until(ws, lambda m: m.get("type") == "result")
+        assert len(result["out"]) == 100000
+        assert "output limit of 100000 characters" in result["err"]
+
+
+def test_pool_hands_out_a_ready_engine(tmp_path: Path) -> None:
+    folder = tmp_path / "plugins"
+    folder.mkdir()
+    (folder / "pooled.py").write_text(python_plugin("pooled", pool=2))
+    backend = start_backend(folder, tmp_path)
+    try:
+        deadline = time.monotonic() + 20
+        metrics = ""
+        while 'codenode_engines{state="pooled",type="pooled"} 2.0' not in metrics:
+            assert time.monotonic() < deadline, metrics
+            time.sleep(0.05)
+            metrics = backend.http.get("/metrics").text
+        engine = backend.start_engine("pooled")
+        assert engine["started"] < time.time() - 0.01  # it was started before it was asked for
+        assert (
+            'codenode_engine_starts_total{type="pooled"} 1.0' in backend.http.get("/metrics").text
+        )
+    finally:
+        backend.close()
+
+
+def test_no_engine_outlives_a_killed_backend(tmp_path: Path) -> None:
+    folder = tmp_path / "plugins"
+    folder.mkdir()
+    (folder / "python.py").write_text(python_plugin(pool=1))
+    backend = start_backend(folder, tmp_path)
+    pids = [backend.start_engine()["pid"] for _ in range(3)]
+    with backend.bus(backend.http.get("/engines").json()["engines"][0]["id"]) as ws:
+        ws.send(json.dumps({"id": 1, "op": "evaluate", "code": "while True: pass"}))
+        until(ws, lambda m: m.get("state") == "busy")
+        os.kill(backend.process.pid, signal.SIGKILL)
+        backend.process.wait(10)
+    backend.close()
+    for pid in pids:
+        assert wait_gone(pid, 5), f"engine {pid} outlived its backend"
+
+
+def test_sigterm_stops_the_backend_and_every_engine(tmp_path: Path) -> None:
+    folder = tmp_path / "plugins"
+    folder.mkdir()
+    (folder / "python.py").write_text(python_plugin())
+    backend = start_backend(folder, tmp_path)
+    pids = [backend.start_engine()["pid"] for _ in range(2)]
+    backend.process.send_signal(signal.SIGTERM)
+    # uvicorn shuts down cleanly, then ends by the signal it caught, as a process should.
+    assert backend.process.wait(15) in (0, -signal.SIGTERM)
+    backend.close()
+    assert not any(alive(pid) for pid in pids)
