@@ -346,6 +346,14 @@ def _binding_lines(tree: ast.Module) -> dict[str, int]:
 
 
 async def _why_unavailable(engine_type: EngineType) -> str | None:
+    """Why the type cannot run here, or None if it can."""
+    try:
+        return await _check(engine_type)
+    except Exception as exc:  # a value no check foresaw (a NUL in env, ...) must not stop a load
+        return f"could not be checked: {_describe(exc)}"
+
+
+async def _check(engine_type: EngineType) -> str | None:
     """Checked as launch.py will start it: same environment, same working directory."""
     directory = engine_type.working_directory
     if not os.path.isdir(directory):
@@ -387,7 +395,8 @@ async def _missing_modules(
     try:
         out, err = await asyncio.wait_for(process.communicate(), CHECK_SECONDS)
     except TimeoutError:
-        return f"{bin_} did not say within {CHECK_SECONDS:g} s whether it can import {requires}"
+        wanted = ", ".join(requires)
+        return f"{bin_} did not say within {CHECK_SECONDS:g} s whether it can import {wanted}"
     finally:
         if process.returncode is None:  # timed out or cancelled: leave no process behind
             with contextlib.suppress(ProcessLookupError):

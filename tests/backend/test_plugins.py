@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import shutil
 import socket
 import subprocess
@@ -293,6 +294,10 @@ def unavailability_cases(tmp_path: Path) -> list[tuple[dict[str, Any], str]]:
             f"{sys.executable} cannot import codenode_no_such, codenode.no_such",
         ),
         (
+            {"env": {"X": "a\0b"}, "requires": ["json"]},
+            "could not be checked: ValueError: embedded null byte",
+        ),
+        (
             {"bin": false, "requires": ["json"]},
             f"{false} could not check its required modules (exit status 1): no answer",
         ),
@@ -326,6 +331,25 @@ def test_types_that_cannot_run_here_are_listed_with_the_reason(tmp_path: Path) -
     assert "engine type 't0' unavailable: /nonexistent/bin/python does not exist" in messages(
         folder
     )
+
+
+def test_a_check_that_hangs_is_given_up_and_its_process_killed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(plugins_module, "CHECK_SECONDS", 0.3)
+    pid_file = tmp_path / "pid"
+    hanging = tmp_path / "hanging-python"
+    hanging.write_text(f"#!/bin/sh\necho $$ > {pid_file}\nexec sleep 30\n")
+    hanging.chmod(0o755)
+    folder = loaded(
+        tmp_path / "plugins",
+        **{"h.py": IMPORT + declare("h", "h", bin=str(hanging), requires=["json"])},
+    )
+    declared = folder.get("h")
+    assert declared is not None and not declared.available
+    assert declared.reason == f"{hanging} did not say within 0.3 s whether it can import json"
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(pid_file.read_text()), 0)
 
 
 # -- hot reload -------------------------------------------------------------------------------
