@@ -32,16 +32,23 @@ def sage_python() -> str:
     return str(VENV_PYTHON) if VENV_PYTHON.exists() else sys.executable
 
 
-# For now a cell is Python with Sage's library (`from sage.all__sagemath_symbolics import *`);
-# Sage's own syntax (2^10, [1..n], R.<x> = QQ[]) needs its preparser in the engine, which comes
-# later.
+# Sage's library is imported before the engine says ready, and every cell goes through Sage's
+# preparser, so Sage's own syntax works: 2^10, [1..n], R.<x> = QQ[].
 sage = EngineType(
     name="sage",
     description="SageMath (passagemath): symbolic calculus, algebra, number theory",
     bin=sage_python(),
-    args=["-m", "codenode.engine"],
+    args=[
+        "-m",
+        "codenode.engine",
+        "--startup",
+        "from sage.all__sagemath_symbolics import *",
+        "--transform",
+        "sage.repl.preparse:preparse",
+    ],
     env={"PYTHONPATH": CODENODE_PATH},
     # Sage with Maxima and PARI loaded reaches ~2 GB of address space (~200 MB resident).
     limits=Limits(memory_mb=4096, cpu_seconds=None, processes=256, open_files=1024),
-    requires=["codenode.engine", "sage.all__sagemath_symbolics"],
+    requires=["codenode.engine", "sage.all__sagemath_symbolics", "sage.repl.preparse"],
+    start_timeout=60,  # importing Sage takes seconds
 )

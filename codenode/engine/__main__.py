@@ -15,21 +15,39 @@ from _socket import socket
 from codenode.engine.output import DEFAULT_OUTPUT_LIMIT
 from codenode.engine.server import EngineServer
 
-USAGE = "usage: python -m codenode.engine --fd N [--output-limit CHARS]\n"
+USAGE = (
+    "usage: python -m codenode.engine --fd N [--output-limit CHARS] [--startup CODE]"
+    " [--transform MODULE:FUNCTION]\n"
+)
+NUMBERS = ("fd", "output-limit")
+TEXTS = ("startup", "transform")
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, Dict, List, Optional
 
 
-def parse(argv: list[str]) -> dict[str, int]:
+def parse(argv: List[str]) -> Dict[str, Any]:
     """The options as a dict; SystemExit with the usage for anything else."""
     # A backend passes the output limit in the environment, which every engine type may ignore.
     limit = os.environ.get("CODENODE_OUTPUT_LIMIT", "")
-    options = {"fd": -1, "output-limit": int(limit) if limit.isdigit() else DEFAULT_OUTPUT_LIMIT}
+    options: Dict[str, Any] = {
+        "fd": -1,
+        "output-limit": int(limit) if limit.isdigit() else DEFAULT_OUTPUT_LIMIT,
+        "startup": "",
+        "transform": "",
+    }
     args = list(argv)
     while args:
         name = args.pop(0)
         if not name.startswith("--") or name[2:] not in options or not args:
             raise SystemExit(USAGE + "unexpected argument: %s" % name)
+        value = args.pop(0)
+        if name[2:] in TEXTS:
+            options[name[2:]] = value
+            continue
         try:
-            options[name[2:]] = int(args.pop(0))
+            options[name[2:]] = int(value)
         except ValueError:
             raise SystemExit(USAGE + "%s takes a whole number" % name) from None
     if options["fd"] < 0:
@@ -39,11 +57,27 @@ def parse(argv: list[str]) -> dict[str, int]:
     return options
 
 
-def main(argv: list[str]) -> None:
+def load_transform(spec: str) -> Optional[Callable[[str], str]]:
+    """The cell transformer named MODULE:FUNCTION (Sage's preparser, say), or None."""
+    if not spec:
+        return None
+    import importlib
+
+    module_name, _, function_name = spec.partition(":")
+    function: Callable[[str], str] = getattr(importlib.import_module(module_name), function_name)
+    return function
+
+
+def main(argv: List[str]) -> None:
     """Serve until shutdown or until the parent closes the socket."""
     options = parse(argv)
     sock = socket(fileno=options["fd"])
-    EngineServer(sock, output_limit=options["output-limit"]).serve()
+    server = EngineServer(sock, output_limit=options["output-limit"])
+    server.interpreter.transform = load_transform(options["transform"])
+    if options["startup"]:
+        # Run before ready, so that what it imports is loaded when the first cell comes.
+        exec(options["startup"], server.interpreter.namespace)
+    server.serve()
 
 
 if __name__ == "__main__":

@@ -59,6 +59,8 @@ class Interpreter:
         self.ask_input = ask_input
         # True only while user code runs: the engine turns SIGINT into KeyboardInterrupt then.
         self.running = False
+        # Applied to each cell's code before it is compiled (Sage's preparser, for one).
+        self.transform: Optional[Callable[[str], str]] = None
         self._figures = display.Figures()
         self._transcript: Optional[Transcript] = None
 
@@ -85,7 +87,7 @@ class Interpreter:
                 transcript.write("stdout", introspection.format_introspection(info))
                 cmd_count = 1
             else:
-                cmd_count = self._run(code, transcript)
+                cmd_count = self._run(self._transformed(code, transcript), transcript)
             for bundle in self._figures.collect():
                 transcript.display(bundle)
             self.capture.flush()
@@ -126,6 +128,15 @@ class Interpreter:
             completed += 1
             self._figures.prepare(self._emit)
         return completed
+
+    def _transformed(self, code: str, transcript: Transcript) -> str:
+        if self.transform is None:
+            return code
+        try:
+            return self.transform(code)
+        except Exception as exc:  # the cell is reported as not run, with the reason
+            transcript.notice(_format_exception(exc, with_traceback=False))
+            return ""
 
     def _compile(self, code: str) -> List[CodeType]:
         import ast  # here, not at the top: it is not needed until the first cell

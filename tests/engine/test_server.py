@@ -288,3 +288,28 @@ def test_sigterm_ends_the_engine(engine: EngineClient) -> None:
     assert engine.process.wait(timeout=5) == -signal.SIGTERM
     with pytest.raises((EngineError, OSError, socket.timeout)):
         engine.evaluate("1")
+
+
+def test_startup_code_runs_before_ready_and_transform_rewrites_cells() -> None:
+    command = [
+        sys.executable,
+        "-m",
+        "codenode.engine",
+        "--startup",
+        "from math import *",
+        "--transform",
+        "tests.engine.transforms:caret_power",
+    ]
+    with EngineClient(command, env={**os.environ, "PYTHONPATH": str(ROOT)}) as engine:
+        assert engine.evaluate("floor(pi)")["out"] == "3\n"
+        assert engine.evaluate("2^10")["out"] == "1024\n"
+        assert engine.evaluate("'no caret here'")["out"] == "'no caret here'\n"
+        failed = engine.evaluate("BROKEN")
+        assert failed["cmd_count"] == 0
+        assert failed["err"] == "ValueError: cannot transform BROKEN\n"
+
+
+def test_failing_startup_code_ends_the_engine_with_its_traceback() -> None:
+    command = [sys.executable, "-m", "codenode.engine", "--startup", "import no_such_module"]
+    with pytest.raises(EngineError):
+        EngineClient(command, stderr=subprocess.DEVNULL)
