@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from bench.report import machine_header
 
-BENCHMARKS = ["engine"]
+BENCHMARKS = ["engine", "backend"]
 
 
 def parse(argv: Sequence[str]) -> argparse.Namespace:

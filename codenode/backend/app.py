@@ -58,6 +58,8 @@ def create_app(plugins_dir: Path, token: str) -> FastAPI:
             yield
         finally:
             watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
             await table.close()
 
     def is_authorized(connection: HTTPConnection) -> bool:

@@ -73,6 +73,7 @@ def run(
 ) -> None:
     """Serve the backend until SIGINT or SIGTERM; every engine is stopped on the way out."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("watchfiles").setLevel(logging.WARNING)  # "1 change detected" adds nothing
     home = default_home()
     plugins = (plugins or home / "plugins").expanduser()
     prepare_plugins(plugins)

@@ -164,14 +164,18 @@ class Interpreter:
             builtins.display = old_display  # type: ignore[attr-defined]
 
     def _displayhook(self, value: Any) -> None:
-        """What the REPL does with a bare expression's value: show it, keep it as ``_``."""
+        """What the REPL does with a bare expression's value: print it, keep it as ``_``.
+
+        The repr always goes to out (the REPL's contract); a value that can show itself
+        richly (an image, HTML, LaTeX...) is also sent as a display bundle.
+        """
         if value is None:
             return
         self.namespace["_"] = value
         bundle = display.mime_bundle(value)
-        if bundle is None:
-            sys.stdout.write(repr(value) + "\n")
-        else:
+        text = repr(value) if bundle is None else str(bundle.get("text/plain", repr(value)))
+        sys.stdout.write(text + "\n")
+        if bundle is not None:
             if display.is_figure(value):
                 self._figures.mark_shown(value)
             self._emit(bundle)

@@ -27,7 +27,7 @@ class Bundle:
 
 def test_bare_expression_with_rich_repr_becomes_a_display() -> None:
     result = Interpreter({"Rich": Rich}).evaluate("Rich()")
-    assert result["out"] == ""
+    assert result["out"] == "Rich()\n"  # the REPL's contract holds for rich values too
     assert result["display"] == [
         {
             "image/png": base64.b64encode(PNG_MAGIC + b"fake").decode(),
