@@ -442,29 +442,29 @@ class Jupyter(Server):
     def add(self, ws: ClientConnection) -> float:
         """2+2 until both its execute_result and its execute_reply arrived.
 
-        The kernel's trailing ``status: idle`` is read afterwards, untimed, so that nothing of
-        this request is left to read when the next one is sent.
+        The kernel's ``status: idle`` (which may come before the reply) is read too, untimed,
+        so that nothing of this request is left to read when the next one is sent.
         """
         request = self.execute("2+2")
         text = json.dumps(request)
         msg_id = request["header"]["msg_id"]
         seen: dict[str, Message] = {}
-        KINDS = ("execute_result", "execute_reply")
 
-        def both(message: Message) -> bool:
-            kind = message["msg_type"]
-            if message["parent_header"].get("msg_id") == msg_id and kind in KINDS:
-                seen[kind] = message
-            return len(seen) == 2
+        def note(message: Message) -> None:
+            if message["parent_header"].get("msg_id") == msg_id:
+                kind = message["msg_type"]
+                if kind != "status" or message["content"]["execution_state"] == "idle":
+                    seen[kind] = message
 
         began = time.perf_counter()
         ws.send(text)
-        _receive(ws, both)
+        _receive(ws, lambda m: (note(m), {"execute_result", "execute_reply"} <= seen.keys())[1])
         elapsed = time.perf_counter() - began
+        if "status" not in seen:
+            _receive(ws, lambda m: (note(m), "status" in seen)[1])
         _check_execute_result(seen["execute_result"])
         if seen["execute_reply"]["content"]["status"] != "ok":
             raise BenchError(f"ipykernel answered 2+2 with {seen['execute_reply']['content']!r}")
-        _receive(ws, _reply_to(request, "status", execution_state="idle"))
         return elapsed
 
     async def start_async(self, http: httpx.AsyncClient, began: float) -> tuple[str, float, float]:

@@ -23,6 +23,7 @@ from starlette.requests import HTTPConnection
 
 import codenode
 from codenode.backend import bus, metrics
+from codenode.backend.cgroups import Cgroups
 from codenode.backend.errors import BackendError, Unauthorized
 from codenode.backend.plugins import PluginFolder
 from codenode.backend.table import EngineTable
@@ -46,7 +47,7 @@ def create_app(plugins_dir: Path, token: str) -> FastAPI:
     """The backend application for a plug-in folder, guarded by token."""
     expected = f"Bearer {token}".encode()
     plugins = PluginFolder(plugins_dir)
-    table = EngineTable(plugins)
+    table = EngineTable(plugins, Cgroups())
     plugins.on_change = table.refill
 
     @contextlib.asynccontextmanager

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from codenode.backend.cgroups import Cgroups
 from codenode.backend.enginetype import EngineType
 from codenode.backend.errors import EngineStartError
 from codenode.backend.launch import explain_exit, launch, signal_name
@@ -57,8 +58,9 @@ class Route:
 class Engine:
     """One engine process of one type, under supervision. See the module docstring."""
 
-    def __init__(self, engine_type: EngineType) -> None:
+    def __init__(self, engine_type: EngineType, cgroups: Cgroups | None = None) -> None:
         self.id = uuid.uuid4().hex[:16]
+        self.cgroups = cgroups
         self.type = engine_type
         self.state = "starting"
         self.pid: int | None = None
@@ -83,7 +85,9 @@ class Engine:
         """Start the process and wait for its ready frame (EngineStartError if none comes)."""
         self.state, self.exit, self._stopping = "starting", {}, False
         self.died = asyncio.Event()
-        launched = await launch(self.type)
+        procs = [] if self.cgroups is None else self.cgroups.create(self.id, self.type.limits)
+        in_cgroup = self.cgroups is not None and self.cgroups.has("memory")
+        launched = await launch(self.type, procs, memory_in_cgroup=in_cgroup)
         self._process = launched.process
         self.pid = launched.process.pid
         self.started = self.last_activity = time.time()
@@ -98,12 +102,14 @@ class Engine:
                 else "exited before saying ready"
             )
             await self._kill_group()
+            self._forget_cgroups()
             await asyncio.sleep(0)  # let the stderr reader take the last lines
             tail = self.stderr_tail()
             self._cancel_tasks()
             raise EngineStartError(self.type.name, reason, tail) from exc
         if ready is None or ready.get("type") != "ready":
             await self._kill_group()
+            self._forget_cgroups()
             raise EngineStartError(self.type.name, "did not say ready", self.stderr_tail())
         self.state = "idle"
         self._tasks += [
@@ -156,8 +162,12 @@ class Engine:
         assert self._process is not None
         returncode = await self._process.wait()
         await asyncio.sleep(0.05)  # the stderr reader may still hold the last lines
+        # Whatever the engine left running in its process group goes with it.
+        _signal_group(self._process.pid, signal.SIGKILL)
+        oom = self.cgroups is not None and self.cgroups.oom_killed(self.id)
+        self._forget_cgroups()
         self.state = "dead"
-        self.exit = {"reason": explain_exit(returncode, self.type.limits, self._stopping)}
+        self.exit = {"reason": explain_exit(returncode, self.type.limits, self._stopping, oom)}
         if returncode >= 0:
             self.exit["exit_code"] = returncode
         else:
@@ -176,6 +186,10 @@ class Engine:
         if self._writer is not None:
             self._writer.close()
         self.died.set()
+
+    def _forget_cgroups(self) -> None:
+        if self.cgroups is not None:
+            self.cgroups.remove(self.id)
 
     def _cancel_tasks(self) -> None:
         for task in self._tasks:

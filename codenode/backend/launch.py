@@ -12,8 +12,9 @@ import os
 import resource
 import signal
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from codenode.backend.enginetype import EngineType, Limits
 
@@ -45,10 +46,16 @@ def engine_environment(engine_type: EngineType) -> dict[str, str]:
     return env
 
 
-def limiter(limits: Limits) -> Callable[[], None]:
-    """What the child runs between fork and exec: its limits, and death with the backend."""
+def limiter(
+    limits: Limits, cgroup_procs: Sequence[Path] = (), memory_in_cgroup: bool = False
+) -> Callable[[], None]:
+    """What the child runs between fork and exec: its cgroups and limits, death with the backend.
+
+    With a memory cgroup, memory is limited by what the engine really uses; without one, by
+    its address space (RLIMIT_AS), a cruder measure.
+    """
     pairs: list[tuple[int, int]] = []
-    if limits.memory_mb is not None:
+    if limits.memory_mb is not None and not memory_in_cgroup:
         pairs.append((resource.RLIMIT_AS, limits.memory_mb * 1024 * 1024))
     if limits.cpu_seconds is not None:
         pairs.append((resource.RLIMIT_CPU, limits.cpu_seconds))
@@ -57,16 +64,23 @@ def limiter(limits: Limits) -> Callable[[], None]:
     if limits.open_files is not None:
         pairs.append((resource.RLIMIT_NOFILE, limits.open_files))
 
+    procs = [str(path) for path in cgroup_procs]
+
     def apply() -> None:
         # If the backend dies, even by SIGKILL, the kernel kills the engine: no orphans.
         _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        for path in procs:
+            with open(path, "w") as group:
+                group.write(str(os.getpid()))
         for which, value in pairs:
             resource.setrlimit(which, (value, value))
 
     return apply
 
 
-async def launch(engine_type: EngineType) -> Launched:
+async def launch(
+    engine_type: EngineType, cgroup_procs: Sequence[Path] = (), memory_in_cgroup: bool = False
+) -> Launched:
     """Start an engine process of this type; it still has to say ready."""
     parent, child = socket.socketpair()
     argv = [engine_type.bin, *engine_type.args, "--fd", str(child.fileno())]
@@ -80,7 +94,7 @@ async def launch(engine_type: EngineType) -> Launched:
             cwd=engine_type.working_directory,
             env=engine_environment(engine_type),
             start_new_session=True,
-            preexec_fn=limiter(engine_type.limits),
+            preexec_fn=limiter(engine_type.limits, cgroup_procs, memory_in_cgroup),
         )
     except BaseException:
         parent.close()
@@ -98,10 +112,12 @@ def signal_name(signum: int) -> str:
         return f"signal {signum}"
 
 
-def explain_exit(returncode: int, limits: Limits, stopped: bool) -> str:
+def explain_exit(returncode: int, limits: Limits, stopped: bool, oom_killed: bool = False) -> str:
     """Why an engine process ended, in words a user can act on."""
     if stopped:
         return "stopped"
+    if oom_killed and limits.memory_mb is not None:
+        return f"killed: memory limit of {limits.memory_mb} MB exceeded"
     if returncode >= 0:
         return f"exited with code {returncode}"
     signum = -returncode

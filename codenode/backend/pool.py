@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from codenode.backend.cgroups import Cgroups
 from codenode.backend.engines import Engine
 from codenode.backend.enginetype import EngineType
 from codenode.backend.errors import BackendError
@@ -15,7 +16,8 @@ log = logging.getLogger("codenode.backend")
 class Pool:
     """Keeps ``engine_type.pool`` ready engines of each type; hands them out one at a time."""
 
-    def __init__(self) -> None:
+    def __init__(self, cgroups: Cgroups | None = None) -> None:
+        self.cgroups = cgroups
         self._ready: dict[str, list[Engine]] = {}
         self._filling: dict[str, asyncio.Task[None]] = {}
         self._stopping: set[asyncio.Task[None]] = set()  # kept so they are not collected early
@@ -49,7 +51,7 @@ class Pool:
             ready.remove(stale)
             await stale.stop()
         while len(ready) < engine_type.pool:
-            engine = Engine(engine_type)
+            engine = Engine(engine_type, self.cgroups)
             try:
                 await engine.start()
             except (BackendError, OSError) as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
+from codenode.backend.cgroups import Cgroups
 from codenode.backend.engines import Engine
 from codenode.backend.errors import EngineTypeUnavailable, UnknownEngine, UnknownEngineType
 from codenode.backend.plugins import PluginFolder
@@ -14,9 +15,10 @@ from codenode.backend.pool import Pool
 class EngineTable:
     """Every engine handed out by this backend, by id, dead ones included until stopped."""
 
-    def __init__(self, plugins: PluginFolder) -> None:
+    def __init__(self, plugins: PluginFolder, cgroups: Cgroups | None = None) -> None:
         self.plugins = plugins
-        self.pool = Pool()
+        self.cgroups = cgroups
+        self.pool = Pool(cgroups)
         self.engines: dict[str, Engine] = {}
         self.starts: Counter[str] = Counter()
         self.deaths: Counter[str] = Counter()
@@ -40,7 +42,7 @@ class EngineTable:
             raise EngineTypeUnavailable(type_name, declared.reason or "unknown reason")
         engine = self.pool.take(declared.type)
         if engine is None:
-            engine = Engine(declared.type)
+            engine = Engine(declared.type, self.cgroups)
             await engine.start()
         if declared.type.pool > 0:
             self.pool.fill(declared.type)
@@ -79,3 +81,5 @@ class EngineTable:
             self.pool.close(), *(engine.stop() for engine in self.engines.values())
         )
         self.engines.clear()
+        if self.cgroups is not None:
+            self.cgroups.close()

@@ -14,6 +14,7 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import ClientConnection
 
+from codenode.backend.cgroups import Cgroups
 from tests.backend.conftest import TOKEN, Backend, python_plugin, script_plugin, start_backend
 
 
@@ -46,6 +47,14 @@ def wait_gone(pid: int, timeout: float = 10) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+def cgroup_has(controller: str) -> bool:
+    cgroups = Cgroups()
+    try:
+        return cgroups.has(controller)
+    finally:
+        cgroups.close()
 
 
 ROUTES = [
@@ -228,18 +237,50 @@ def test_engine_killed_by_a_signal_is_explained(backend: Backend) -> None:
     assert "killed by SIGKILL" in dead["reason"]
 
 
-def test_memory_limit_is_enforced_and_the_engine_survives(backend: Backend, plugins: Path) -> None:
+def test_memory_limit_is_enforced_and_explained(backend: Backend, plugins: Path) -> None:
     (plugins / "small.py").write_text(
         python_plugin("small").replace(")\n", "    limits=Limits(memory_mb=300),\n)\n")
     )
     backend.wait_for_types(lambda t: any(x["name"] == "small" for x in t["types"]))
     engine = backend.start_engine("small")
     with backend.bus(engine["id"]) as ws:
-        ws.send(json.dumps({"id": 1, "op": "evaluate", "code": "x = bytearray(600 * 2**20)"}))
+        ws.send(json.dumps({"id": 1, "op": "evaluate", "code": "x = b'x' * (600 * 2**20)"}))
+        if cgroup_has("memory"):  # the kernel kills it, and the backend says why
+            dead = until(ws, lambda m: m.get("state") == "dead")
+            assert dead["reason"] == "killed: memory limit of 300 MB exceeded"
+            assert dead["signal"] == "SIGKILL"
+        else:  # address-space limit: the allocation fails, the engine lives on
+            result = until(ws, lambda m: m.get("type") == "result")
+            assert result["err"].endswith("MemoryError\n")
+    assert backend.http.get("/health").json()["status"] == "ok"
+
+
+def test_fork_bomb_is_stopped_by_the_process_limit(backend: Backend, plugins: Path) -> None:
+    if not cgroup_has("pids") and os.geteuid() == 0:
+        pytest.skip("root ignores RLIMIT_NPROC and no pids cgroup can be made here")
+    (plugins / "few.py").write_text(
+        python_plugin("few").replace(")\n", "    limits=Limits(processes=20),\n)\n")
+    )
+    backend.wait_for_types(lambda t: any(x["name"] == "few" for x in t["types"]))
+    engine = backend.start_engine("few")
+    bomb = (
+        "import os, time\n"
+        "children = []\n"
+        "for _ in range(200):\n"
+        "    pid = os.fork()\n"
+        "    if pid == 0:\n"
+        "        time.sleep(60)\n"
+        "        os._exit(0)\n"
+        "    children.append(pid)\n"
+    )
+    with backend.bus(engine["id"]) as ws:
+        ws.send(json.dumps({"id": 1, "op": "evaluate", "code": bomb}))
         result = until(ws, lambda m: m.get("type") == "result")
-        assert result["err"].endswith("MemoryError\n")
-        ws.send(json.dumps({"id": 2, "op": "evaluate", "code": "'alive'"}))
-        assert until(ws, lambda m: m.get("type") == "result")["out"] == "'alive'\n"
+        assert "BlockingIOError" in result["err"] or "Resource temporarily" in result["err"]
+        ws.send(json.dumps({"id": 2, "op": "evaluate", "code": "len(children) < 20"}))
+        assert until(ws, lambda m: m.get("type") == "result")["out"] == "True\n"
+    assert backend.http.delete(f"/engines/{engine['id']}").status_code == 204
+    assert backend.http.get("/health").json()["status"] == "ok"
 
 
 def test_flooding_engine_is_capped(backend: Backend, plugins: Path) -> None:
