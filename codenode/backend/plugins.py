@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import shutil
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,25 +23,13 @@ from typing import Any
 
 from watchfiles import awatch
 
+from codenode.backend.availability import why_unavailable
 from codenode.backend.enginetype import EngineType
-from codenode.backend.launch import engine_environment
 
 LOAD_SECONDS = 10.0  # a plug-in file still running after this is reported broken
-CHECK_SECONDS = 10.0  # for bin to answer which of the required modules it can import
 DEBOUNCE_MS, STEP_MS = 300, 50  # a burst of writes (an editor saving) is one reload
 TICK_MS = 500  # between comparisons of the folder with what was loaded, events or not
 ABSENT_POLL_SECONDS = 0.25  # while the folder does not exist
-
-# Runs under bin, whatever its Python version: find_spec locates a module without running it.
-FIND_MISSING = """\
-import importlib.util, sys
-def found(name):
-    try:
-        return importlib.util.find_spec(name) is not None
-    except Exception:
-        return False
-print("missing:" + " ".join(name for name in sys.argv[1:] if not found(name)))
-"""
 
 # What was loaded, to notice changes that no event announced: (name, mtime, size, inode).
 Snapshot = tuple[tuple[str, int, int, int], ...]
@@ -131,7 +118,7 @@ class PluginFolder:
             names = [entry[0] for entry in snapshot or ()]
             results = await asyncio.gather(*(_load_file(self.folder / name) for name in names))
             chosen, errors = _assemble(names, results)
-            reasons = await asyncio.gather(*(_why_unavailable(t) for t, _ in chosen))
+            reasons = await asyncio.gather(*(why_unavailable(t) for t, _ in chosen))
             types = {
                 t.name: Declared(t, file, reason is None, reason)
                 for (t, file), reason in zip(chosen, reasons, strict=True)
@@ -343,69 +330,3 @@ def _binding_lines(tree: ast.Module) -> dict[str, int]:
                     if isinstance(node, ast.Name):
                         lines[node.id] = statement.lineno
     return lines
-
-
-async def _why_unavailable(engine_type: EngineType) -> str | None:
-    """Why the type cannot run here, or None if it can."""
-    try:
-        return await _check(engine_type)
-    except Exception as exc:  # a value no check foresaw (a NUL in env, ...) must not stop a load
-        return f"could not be checked: {_describe(exc)}"
-
-
-async def _check(engine_type: EngineType) -> str | None:
-    """Checked as launch.py will start it: same environment, same working directory."""
-    directory = engine_type.working_directory
-    if not os.path.isdir(directory):
-        return f"working directory {directory} does not exist"
-    env = engine_environment(engine_type)
-    bin_ = engine_type.bin
-    if os.sep in bin_:
-        executable = os.path.join(directory, bin_)  # as exec resolves it: relative to path
-        if not os.path.isfile(executable):
-            return f"{bin_} does not exist"
-        if not os.access(executable, os.X_OK):
-            return f"{bin_} is not executable"
-    else:
-        found = shutil.which(bin_, path=env.get("PATH", os.defpath))
-        if found is None:
-            return f"{bin_} is not on the engine's PATH ({env.get('PATH', os.defpath)})"
-        executable = found
-    if not engine_type.requires:
-        return None
-    return await _missing_modules(executable, engine_type, env, directory)
-
-
-async def _missing_modules(
-    executable: str, engine_type: EngineType, env: dict[str, str], directory: str
-) -> str | None:
-    """Ask bin which of the required modules it cannot import."""
-    bin_, requires = engine_type.bin, engine_type.requires
-    try:
-        process = await asyncio.create_subprocess_exec(
-            *(executable, "-c", FIND_MISSING, *requires),
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            env=env,
-            cwd=directory,
-        )
-    except OSError as exc:
-        return f"{bin_} could not be run: {exc.strerror or exc}"
-    try:
-        out, err = await asyncio.wait_for(process.communicate(), CHECK_SECONDS)
-    except TimeoutError:
-        wanted = ", ".join(requires)
-        return f"{bin_} did not say within {CHECK_SECONDS:g} s whether it can import {wanted}"
-    finally:
-        if process.returncode is None:  # timed out or cancelled: leave no process behind
-            with contextlib.suppress(ProcessLookupError):
-                process.kill()
-            await process.communicate()
-    answer = (out.decode(errors="replace").splitlines() or [""])[-1]
-    if process.returncode != 0 or not answer.startswith("missing:"):
-        last = (err.decode(errors="replace").strip().splitlines() or ["no answer"])[-1]
-        status = process.returncode
-        return f"{bin_} could not check its required modules (exit status {status}): {last}"
-    missing = answer.removeprefix("missing:").split()
-    return f"{bin_} cannot import {', '.join(missing)}" if missing else None

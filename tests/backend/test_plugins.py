@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from watchfiles import awatch
 
+from codenode.backend import availability
 from codenode.backend import plugins as plugins_module
 from codenode.backend.launch import engine_environment
 from codenode.backend.plugins import PluginError, PluginFolder
@@ -336,7 +337,7 @@ def test_types_that_cannot_run_here_are_listed_with_the_reason(tmp_path: Path) -
 def test_a_check_that_hangs_is_given_up_and_its_process_killed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(plugins_module, "CHECK_SECONDS", 0.3)
+    monkeypatch.setattr(availability, "CHECK_SECONDS", 0.3)
     pid_file = tmp_path / "pid"
     hanging = tmp_path / "hanging-python"
     hanging.write_text(f"#!/bin/sh\necho $$ > {pid_file}\nexec sleep 30\n")
