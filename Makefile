@@ -8,8 +8,9 @@ BENCH_STAMP := $(VENV)/.installed-bench
 # Sage (passagemath) lives in its own environment, outside the clone so that it is installed
 # once per machine. If it cannot be installed, the Sage tests say so and are skipped.
 SAGE_VENV ?= $(HOME)/.cache/codenode/sage-venv
-SAGE_PACKAGES := passagemath-repl==10.8.13 passagemath-symbolics[maxima]==10.8.13 passagemath-pari==10.8.13
-SAGE_STAMP := $(SAGE_VENV)/.installed-10.8.13
+SAGE_PACKAGES := passagemath-repl==10.8.13 passagemath-symbolics[maxima]==10.8.13 \
+  passagemath-pari==10.8.13 passagemath-plot==10.8.13
+SAGE_STAMP := $(SAGE_VENV)/.installed-10.8.13-plot
 
 .PHONY: run test lint bench format clean sage-env
 

@@ -4,7 +4,7 @@ The Python used: $CODENODE_SAGE_PYTHON if set, else ~/.cache/codenode/sage-venv/
 exists, else the backend's own. To make that virtualenv:
 
     python3 -m venv ~/.cache/codenode/sage-venv
-    ~/.cache/codenode/sage-venv/bin/pip install "passagemath-symbolics[maxima]" passagemath-pari
+    ~/.cache/codenode/sage-venv/bin/pip install passagemath-repl "passagemath-symbolics[maxima]" passagemath-pari passagemath-plot
 
 Until that Python can import Sage, the type is listed unavailable with the reason. The file is
 read again when it changes: touch it after installing to have it checked again.
@@ -32,6 +32,15 @@ def sage_python() -> str:
     return str(VENV_PYTHON) if VENV_PYTHON.exists() else sys.executable
 
 
+# Plotting comes with passagemath-plot, where it is installed.
+STARTUP = """\
+from sage.all__sagemath_symbolics import *
+try:
+    from sage.all__sagemath_plot import *
+except ImportError:
+    pass
+"""
+
 # Sage's library is imported before the engine says ready, and every cell goes through Sage's
 # preparser, so Sage's own syntax works: 2^10, [1..n], R.<x> = QQ[].
 sage = EngineType(
@@ -42,7 +51,7 @@ sage = EngineType(
         "-m",
         "codenode.engine",
         "--startup",
-        "from sage.all__sagemath_symbolics import *",
+        STARTUP,
         "--transform",
         "sage.repl.preparse:preparse",
     ],

@@ -67,3 +67,13 @@ def test_sage_type_is_available_and_runs_sage_syntax(sage_backend: Backend) -> N
     assert factored["out"] == "3 * 5 * 17 * 257 * 641 * 65537 * 6700417\n"
     ranged = evaluate(sage_backend, engine["id"], "sum([1..10])")
     assert ranged["out"] == "55\n"
+
+
+@pytest.mark.timeout(180)
+def test_sage_plots_are_shown_as_images(sage_backend: Backend) -> None:
+    engine = sage_backend.start_engine("sage")
+    plotted = evaluate(sage_backend, engine["id"], "x = var('x')\nplot(sin(x), (x, 0, 3))")
+    if "NameError" in plotted["err"]:
+        pytest.skip("passagemath-plot is not installed in the Sage environment")
+    assert plotted["err"] == ""
+    assert plotted["display"][0]["image/png"].startswith("iVBORw0KGgo")
