@@ -4,7 +4,8 @@ The Python used: $CODENODE_SAGE_PYTHON if set, else ~/.cache/codenode/sage-venv/
 exists, else the backend's own. To make that virtualenv:
 
     python3 -m venv ~/.cache/codenode/sage-venv
-    ~/.cache/codenode/sage-venv/bin/pip install passagemath-repl "passagemath-symbolics[maxima]" passagemath-pari passagemath-plot
+    ~/.cache/codenode/sage-venv/bin/pip install passagemath-repl \\
+        "passagemath-symbolics[maxima]" passagemath-pari passagemath-plot
 
 Until that Python can import Sage, the type is listed unavailable with the reason. The file is
 read again when it changes: touch it after installing to have it checked again.
