@@ -53,12 +53,14 @@ def script_plugin(name: str, script: str, **fields: Any) -> str:
 class Backend:
     """A running `codenode backend` and clients for it."""
 
-    def __init__(self, plugins: Path, process: subprocess.Popen[str], url: str) -> None:
+    def __init__(
+        self, plugins: Path, process: subprocess.Popen[str], url: str, verify: Any = True
+    ) -> None:
         self.plugins = plugins
         self.process = process
         self.url = url
         self.http = httpx.Client(
-            base_url=url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30
+            base_url=url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30, verify=verify
         )
 
     def close(self) -> None:
@@ -92,11 +94,16 @@ class Backend:
             time.sleep(0.05)
 
 
-def start_backend(plugins: Path, tmp_path: Path) -> Backend:
+def start_backend(
+    plugins: Path, tmp_path: Path, extra: list[str] | None = None, verify: Any = True
+) -> Backend:
     env = {**os.environ, "CODENODE_BACKEND_TOKEN": TOKEN, "CODENODE_HOME": str(tmp_path / "home")}
     with open(tmp_path / "backend.log", "w") as log:  # the child keeps its own copy
         process = subprocess.Popen(
-            [sys.executable, "-m", "codenode", "backend", "--port", "0", "--plugins", str(plugins)],
+            [
+                *(sys.executable, "-m", "codenode", "backend", "--port", "0"),
+                *("--plugins", str(plugins), *(extra or [])),
+            ],
             stdout=subprocess.PIPE,
             stderr=log,
             text=True,
@@ -107,7 +114,7 @@ def start_backend(plugins: Path, tmp_path: Path) -> Backend:
     first = process.stdout.readline()
     assert "listening on" in first, first + (tmp_path / "backend.log").read_text()
     url = first.split("listening on ")[1].strip()
-    backend = Backend(plugins, process, url)
+    backend = Backend(plugins, process, url, verify)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         try:
