@@ -15,6 +15,7 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import ClientConnection
 
 from codenode.backend.cgroups import Cgroups
+from codenode.backend.enginetype import Limits
 from tests.backend.conftest import TOKEN, Backend, python_plugin, script_plugin, start_backend
 
 
@@ -47,6 +48,14 @@ def wait_gone(pid: int, timeout: float = 10) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+def declare(backend: Backend, file: str, source: str) -> None:
+    """Add a plug-in file to the running backend and wait until it lists its type."""
+    (backend.plugins / file).write_text(source)
+    name = file.removesuffix(".py")
+    listing = backend.wait_for_types(lambda t: any(x["name"] == name for x in t["types"]))
+    assert any(x["name"] == name for x in listing["types"]), listing
 
 
 def cgroup_has(controller: str) -> bool:
@@ -195,8 +204,7 @@ def test_unknown_and_unavailable_types(backend: Backend, plugins: Path) -> None:
 def test_engine_that_never_says_ready_is_killed_and_explained(
     backend: Backend, plugins: Path
 ) -> None:
-    (plugins / "never.py").write_text(script_plugin("never", "never_ready.py", start_timeout=1))
-    backend.wait_for_types(lambda t: any(x["name"] == "never" for x in t["types"]))
+    declare(backend, "never.py", script_plugin("never", "never_ready.py", start_timeout=1))
     response = backend.http.post("/engines", json={"type": "never"})
     assert response.status_code == 503
     message = response.json()["message"]
@@ -206,8 +214,7 @@ def test_engine_that_never_says_ready_is_killed_and_explained(
 
 
 def test_engine_that_ignores_sigterm_is_killed(backend: Backend, plugins: Path) -> None:
-    (plugins / "stubborn.py").write_text(script_plugin("stubborn", "stubborn.py"))
-    backend.wait_for_types(lambda t: any(x["name"] == "stubborn" for x in t["types"]))
+    declare(backend, "stubborn.py", script_plugin("stubborn", "stubborn.py"))
     engine = backend.start_engine("stubborn")
     started = time.monotonic()
     assert backend.http.delete(f"/engines/{engine['id']}").status_code == 204
@@ -238,10 +245,7 @@ def test_engine_killed_by_a_signal_is_explained(backend: Backend) -> None:
 
 
 def test_memory_limit_is_enforced_and_explained(backend: Backend, plugins: Path) -> None:
-    (plugins / "small.py").write_text(
-        python_plugin("small").replace(")\n", "    limits=Limits(memory_mb=300),\n)\n")
-    )
-    backend.wait_for_types(lambda t: any(x["name"] == "small" for x in t["types"]))
+    declare(backend, "small.py", python_plugin("small", limits=Limits(memory_mb=300)))
     engine = backend.start_engine("small")
     with backend.bus(engine["id"]) as ws:
         ws.send(json.dumps({"id": 1, "op": "evaluate", "code": "x = b'x' * (600 * 2**20)"}))
@@ -258,10 +262,7 @@ def test_memory_limit_is_enforced_and_explained(backend: Backend, plugins: Path)
 def test_fork_bomb_is_stopped_by_the_process_limit(backend: Backend, plugins: Path) -> None:
     if not cgroup_has("pids") and os.geteuid() == 0:
         pytest.skip("root ignores RLIMIT_NPROC and no pids cgroup can be made here")
-    (plugins / "few.py").write_text(
-        python_plugin("few").replace(")\n", "    limits=Limits(processes=20),\n)\n")
-    )
-    backend.wait_for_types(lambda t: any(x["name"] == "few" for x in t["types"]))
+    declare(backend, "few.py", python_plugin("few", limits=Limits(processes=20)))
     engine = backend.start_engine("few")
     bomb = (
         "import os, time\n"
@@ -284,10 +285,7 @@ def test_fork_bomb_is_stopped_by_the_process_limit(backend: Backend, plugins: Pa
 
 
 def test_flooding_engine_is_capped(backend: Backend, plugins: Path) -> None:
-    (plugins / "capped.py").write_text(
-        python_plugin("capped").replace(")\n", "    limits=Limits(output_chars=100000),\n)\n")
-    )
-    backend.wait_for_types(lambda t: any(x["name"] == "capped" for x in t["types"]))
+    declare(backend, "capped.py", python_plugin("capped", limits=Limits(output_chars=100000)))
     engine = backend.start_engine("capped")
     with backend.bus(engine["id"]) as ws:
         ws.send(json.dumps({"id": 1, "op": "evaluate", "code": "while True: print('x' * 100)"}))
