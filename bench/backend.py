@@ -450,21 +450,26 @@ class Jupyter(Server):
         msg_id = request["header"]["msg_id"]
         seen: dict[str, Message] = {}
 
-        def note(message: Message) -> None:
-            if message["parent_header"].get("msg_id") == msg_id:
+        def has(*kinds: str) -> Callable[[Message], bool]:
+            def note(message: Message) -> bool:
                 kind = message["msg_type"]
-                if kind != "status" or message["content"]["execution_state"] == "idle":
+                idle = kind != "status" or message["content"]["execution_state"] == "idle"
+                if message["parent_header"].get("msg_id") == msg_id and idle:
                     seen[kind] = message
+                return all(kind in seen for kind in kinds)
+
+            return note
 
         began = time.perf_counter()
         ws.send(text)
-        _receive(ws, lambda m: (note(m), {"execute_result", "execute_reply"} <= seen.keys())[1])
+        _receive(ws, has("execute_result", "execute_reply"))
         elapsed = time.perf_counter() - began
         if "status" not in seen:
-            _receive(ws, lambda m: (note(m), "status" in seen)[1])
+            _receive(ws, has("status"))
         _check_execute_result(seen["execute_result"])
-        if seen["execute_reply"]["content"]["status"] != "ok":
-            raise BenchError(f"ipykernel answered 2+2 with {seen['execute_reply']['content']!r}")
+        reply = seen["execute_reply"]["content"]
+        if reply["status"] != "ok":
+            raise BenchError(f"ipykernel answered 2+2 with {reply!r}")
         return elapsed
 
     async def start_async(self, http: httpx.AsyncClient, began: float) -> tuple[str, float, float]:
