@@ -46,10 +46,8 @@ def engine_environment(engine_type: EngineType) -> dict[str, str]:
     return env
 
 
-def limiter(
-    limits: Limits, cgroup_procs: Sequence[Path] = (), memory_in_cgroup: bool = False
-) -> Callable[[], None]:
-    """What the child runs between fork and exec: its cgroups and limits, death with the backend.
+def limiter(limits: Limits, memory_in_cgroup: bool = False) -> Callable[[], None]:
+    """What the child runs between fork and exec: its rlimits, and death with the backend.
 
     With a memory cgroup, memory is limited by what the engine really uses; without one, by
     its address space (RLIMIT_AS), a cruder measure.
@@ -64,14 +62,9 @@ def limiter(
     if limits.open_files is not None:
         pairs.append((resource.RLIMIT_NOFILE, limits.open_files))
 
-    procs = [str(path) for path in cgroup_procs]
-
     def apply() -> None:
         # If the backend dies, even by SIGKILL, the kernel kills the engine: no orphans.
         _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        for path in procs:
-            with open(path, "w") as group:
-                group.write(str(os.getpid()))
         for which, value in pairs:
             resource.setrlimit(which, (value, value))
 
@@ -94,14 +87,27 @@ async def launch(
             cwd=engine_type.working_directory,
             env=engine_environment(engine_type),
             start_new_session=True,
-            preexec_fn=limiter(engine_type.limits, cgroup_procs, memory_in_cgroup),
+            preexec_fn=limiter(engine_type.limits, memory_in_cgroup),
         )
     except BaseException:
         parent.close()
         raise
     finally:
         child.close()
+    if cgroup_procs:
+        # Joining a cgroup takes the kernel ~10 ms: done off the event loop, from the parent,
+        # before the engine is handed out (it runs no user code until then).
+        await asyncio.to_thread(join_cgroups, process.pid, cgroup_procs)
     return Launched(process, parent)
+
+
+def join_cgroups(pid: int, cgroup_procs: Sequence[Path]) -> None:
+    """Move process pid into each cgroup (its children will be born there)."""
+    for path in cgroup_procs:
+        try:
+            path.write_text(str(pid))
+        except OSError:  # the process is already gone: its exit is reported elsewhere
+            return
 
 
 def signal_name(signum: int) -> str:

@@ -37,14 +37,17 @@ class Pool:
         self._stopping.add(task)
         task.add_done_callback(self._stopping.discard)
 
-    def fill(self, engine_type: EngineType) -> None:
+    def fill(self, engine_type: EngineType, delay: float = 0.0) -> None:
         """Start engines in the background until the type's pool is full."""
         task = self._filling.get(engine_type.name)
         if task is not None and not task.done():
             return
-        self._filling[engine_type.name] = asyncio.create_task(self._fill(engine_type))
+        self._filling[engine_type.name] = asyncio.create_task(self._fill(engine_type, delay))
 
-    async def _fill(self, engine_type: EngineType) -> None:
+    async def _fill(self, engine_type: EngineType, delay: float) -> None:
+        # Starting a process holds up the event loop for a few ms: after handing out an engine,
+        # wait until its client has connected and sent its first request.
+        await asyncio.sleep(delay)
         ready = self._ready.setdefault(engine_type.name, [])
         # A changed declaration replaces the engines started from the old one.
         for stale in [engine for engine in ready if engine.type != engine_type]:

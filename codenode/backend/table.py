@@ -11,6 +11,8 @@ from codenode.backend.errors import EngineTypeUnavailable, UnknownEngine, Unknow
 from codenode.backend.plugins import PluginFolder
 from codenode.backend.pool import Pool
 
+REFILL_DELAY = 0.5  # seconds from handing out a pooled engine to starting its replacement
+
 
 class EngineTable:
     """Every engine handed out by this backend, by id, dead ones included until stopped."""
@@ -45,7 +47,7 @@ class EngineTable:
             engine = Engine(declared.type, self.cgroups)
             await engine.start()
         if declared.type.pool > 0:
-            self.pool.fill(declared.type)
+            self.pool.fill(declared.type, delay=REFILL_DELAY)
         self.engines[engine.id] = engine
         self.starts[type_name] += 1
         engine.on_death = self._count_death
