@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 import codenode
@@ -34,6 +35,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     backend.add_argument("--certfile", help="TLS certificate (PEM): serve HTTPS and WSS")
     backend.add_argument("--keyfile", help="TLS private key (PEM)")
+    db = commands.add_parser("db", help="the frontend's database")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="DB_COMMAND")
+    upgrade = db_commands.add_parser(
+        "upgrade", help="migrate the database to the newest schema (safe to run twice)"
+    )
+    upgrade.add_argument(
+        "--url",
+        help="database URL (default: $CODENODE_DATABASE_URL, else SQLite in $CODENODE_HOME)",
+    )
     return parser
 
 
@@ -44,6 +54,16 @@ def main(argv: list[str] | None = None) -> None:
         from codenode import console
 
         console.main()
+    elif args.command == "db":
+        from codenode.backend.serve import default_home
+        from codenode.frontend.db import database
+
+        home = default_home()
+        url = args.url or os.environ.get("CODENODE_DATABASE_URL") or database.default_url(home)
+        if url.startswith("sqlite"):
+            home.mkdir(parents=True, exist_ok=True)
+        database.upgrade(url)
+        print(f"database is at the newest schema: {database.describe(url)}")
     elif args.command == "backend":
         from codenode.backend import serve
 

@@ -1,0 +1,37 @@
+"""`codenode db upgrade`: the database migrated from the command line."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from codenode.frontend.db.database import describe
+
+
+def test_db_upgrade_creates_the_sqlite_database_in_the_home_folder(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    env = {**os.environ, "CODENODE_HOME": str(home)}
+    env.pop("CODENODE_DATABASE_URL", None)
+    for _ in range(2):  # safe to run twice
+        done = subprocess.run(
+            [sys.executable, "-m", "codenode", "db", "upgrade"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        assert "newest schema" in done.stdout
+    with sqlite3.connect(home / "codenode.db") as connection:
+        tables = {row[0] for row in connection.execute("select name from sqlite_master")}
+    assert {"users", "notebooks", "cells", "alembic_version"} <= tables
+
+
+def test_database_urls_are_shown_without_their_password() -> None:
+    shown = describe("postgresql+asyncpg://codenode:s3cret@db.internal:5432/site")
+    assert "s3cret" not in shown
+    assert shown.startswith("postgresql+asyncpg://codenode:")
+    assert shown.endswith("@db.internal:5432/site")
