@@ -39,6 +39,7 @@ import httpx
 from websockets.asyncio.client import connect as connect_async
 from websockets.sync.client import ClientConnection, connect
 
+from bench.contenders import BenchError
 from bench.engine import compile_codenode
 from bench.memory import Memory, memory_of
 from bench.report import Table, compare, median, number, percentile
@@ -56,10 +57,6 @@ ROUND_TRIP_TARGET = 0.33
 SETTLE_SECONDS = 1.0
 
 Message = dict[str, Any]
-
-
-class BenchError(Exception):
-    """A server or an engine gave a wrong answer, or none in time."""
 
 
 @dataclass(frozen=True)

@@ -223,11 +223,7 @@ class JupyterKernel:
         channel = self._client().iopub_channel
         deadline = time.monotonic() + TIMEOUT
         while True:
-            remaining = deadline - time.monotonic()
-            try:
-                message: Message = channel.get_msg(timeout=max(remaining, 0.0))
-            except Empty:
-                raise BenchError(f"no iopub {msg_type} from ipykernel in {TIMEOUT} s") from None
+            message = _next_message(channel, deadline, f"iopub {msg_type}")
             if message["parent_header"].get("msg_id") != msg_id:
                 continue
             kind = message["msg_type"]
@@ -241,11 +237,7 @@ class JupyterKernel:
         channel = self._client().shell_channel
         deadline = time.monotonic() + TIMEOUT
         while True:
-            remaining = deadline - time.monotonic()
-            try:
-                message: Message = channel.get_msg(timeout=max(remaining, 0.0))
-            except Empty:
-                raise BenchError(f"no execute_reply from ipykernel in {TIMEOUT} s") from None
+            message = _next_message(channel, deadline, "execute_reply")
             if message["parent_header"].get("msg_id") == msg_id:
                 return message
 
@@ -280,3 +272,12 @@ def _first(channel: ZMQSocketChannel, msg_type: str) -> Iterator[list[float]]:
         del channel.get_msg
     if not arrivals:
         raise BenchError(f"no {msg_type} arrived")
+
+
+def _next_message(channel: Any, deadline: float, what: str) -> Message:
+    """The next message on a jupyter_client channel, or BenchError at the deadline."""
+    try:
+        message: Message = channel.get_msg(timeout=max(deadline - time.monotonic(), 0.0))
+    except Empty:
+        raise BenchError(f"no {what} from ipykernel in {TIMEOUT} s") from None
+    return message
