@@ -35,6 +35,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     backend.add_argument("--certfile", help="TLS certificate (PEM): serve HTTPS and WSS")
     backend.add_argument("--keyfile", help="TLS private key (PEM)")
+    init = commands.add_parser(
+        "init",
+        help="make the environment folder: config, database, plug-ins, secrets (safe twice)",
+    )
+    init.add_argument("home", nargs="?", type=Path, help="folder (default: $CODENODE_HOME)")
     db = commands.add_parser("db", help="the frontend's database")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="DB_COMMAND")
     upgrade = db_commands.add_parser(
@@ -54,8 +59,13 @@ def main(argv: list[str] | None = None) -> None:
         from codenode import console
 
         console.main()
+    elif args.command == "init":
+        from codenode import environment
+
+        for line in environment.init((args.home or environment.default_home()).expanduser()):
+            print(line)
     elif args.command == "db":
-        from codenode.backend.serve import default_home
+        from codenode.environment import default_home
         from codenode.frontend.db import database
 
         home = default_home()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-import shutil
 import socket
 import sys
 from pathlib import Path
@@ -19,30 +18,10 @@ import uvicorn
 
 import codenode
 from codenode.backend.app import create_app
+from codenode.environment import default_home, prepare_plugins
 
 log = logging.getLogger("codenode.backend")
 DEFAULT_PORT = 8337
-
-
-def default_home() -> Path:
-    """The Codenode environment folder: CODENODE_HOME, else ~/.codenode."""
-    return Path(os.environ.get("CODENODE_HOME", "~/.codenode")).expanduser()
-
-
-def shipped_plugins() -> Path:
-    """The folder of the plug-in files that ship with Codenode."""
-    inside = Path(codenode.__file__).parent / "default_plugins"  # in a wheel
-    return inside if inside.is_dir() else Path(codenode.__file__).parent.parent / "plugins"
-
-
-def prepare_plugins(folder: Path) -> None:
-    """A missing plug-in folder is created with the default plug-ins in it."""
-    if folder.exists():
-        return
-    folder.mkdir(parents=True)
-    for source in sorted(shipped_plugins().glob("*.py")):
-        shutil.copy(source, folder / source.name)
-    log.info("created plug-in folder %s with the default plug-ins", folder)
 
 
 def load_token(token_file: Path) -> tuple[str, str]:
@@ -76,7 +55,8 @@ def run(
     logging.getLogger("watchfiles").setLevel(logging.WARNING)  # "1 change detected" adds nothing
     home = default_home()
     plugins = (plugins or home / "plugins").expanduser()
-    prepare_plugins(plugins)
+    if prepare_plugins(plugins):
+        log.info("created plug-in folder %s with the default plug-ins", plugins)
     token, token_source = load_token((token_file or home / "backend.token").expanduser())
     listener = socket.create_server((host, port), reuse_port=False)
     # Accepted connections inherit this. Without it, a response written in two parts (headers,
