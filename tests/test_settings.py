@@ -57,17 +57,16 @@ def test_configuration_doc_lists_every_setting() -> None:
         assert row in doc, row
 
 
+def run_init(home: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "codenode", "init", str(home)]
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
+
+
 def test_init_makes_the_environment_and_is_safe_to_run_twice(tmp_path: Path) -> None:
     home = tmp_path / "env"
     env = {**os.environ}
     env.pop("CODENODE_DATABASE_URL", None)
-    first = subprocess.run(
-        [sys.executable, "-m", "codenode", "init", str(home)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
+    first = run_init(home, env)
     assert first.returncode == 0, first.stderr
     assert f"created {home}" in first.stdout
     for name in ("secret.key", "backend.token"):
@@ -76,13 +75,7 @@ def test_init_makes_the_environment_and_is_safe_to_run_twice(tmp_path: Path) -> 
     assert (home / "codenode.db").exists()
     secret = (home / "secret.key").read_text()
     (home / "codenode.toml").write_text("port = 8123\n")  # a user's edit survives
-    second = subprocess.run(
-        [sys.executable, "-m", "codenode", "init", str(home)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
+    second = run_init(home, env)
     assert second.returncode == 0, second.stderr
     assert second.stdout.splitlines()[0].startswith("database at the newest schema")
     assert (home / "secret.key").read_text() == secret
