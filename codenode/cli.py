@@ -49,7 +49,65 @@ def build_parser() -> argparse.ArgumentParser:
         "--url",
         help="database URL (default: $CODENODE_DATABASE_URL, else SQLite in $CODENODE_HOME)",
     )
+    frontend = commands.add_parser(
+        "frontend",
+        help="run the frontend alone (web application, API, notebook bus)",
+        description="Run the frontend on the environment folder $CODENODE_HOME. Backends are "
+        "registered with `codenode backends add`.",
+    )
+    add_settings(frontend, ("host", "port", "database-url", "signup", "idle-engine-minutes"))
+    users = commands.add_parser("adduser", help="add a user (asks for the password)")
+    users.add_argument("name")
+    users.add_argument("--admin", action="store_true", help="make the user an admin")
+    users.add_argument("--password-file", type=Path, help="read the password from this file")
+    passwd = commands.add_parser("passwd", help="change a user's password (asks for it)")
+    passwd.add_argument("name")
+    passwd.add_argument("--password-file", type=Path, help="read the password from this file")
+    deluser = commands.add_parser("deluser", help="delete a user and their notebooks")
+    deluser.add_argument("name")
+    commands.add_parser("users", help="list the users")
+    backends = commands.add_parser("backends", help="the backends the frontend starts engines on")
+    backend_commands = backends.add_subparsers(
+        dest="backends_command", required=True, metavar="BACKENDS_COMMAND"
+    )
+    add = backend_commands.add_parser("add", help="register a backend")
+    add.add_argument("name")
+    add.add_argument("url", help="the backend's address, e.g. http://10.0.0.5:8337")
+    add.add_argument("--token-file", type=Path, required=True, help="file holding its token")
+    backend_commands.add_parser("list", help="the registered backends (never their tokens)")
+    remove = backend_commands.add_parser("remove", help="forget a backend")
+    remove.add_argument("name")
+    export = commands.add_parser("export", help="write a notebook to a file (.ipynb, .py, .html)")
+    export.add_argument("notebook", help="the notebook's id")
+    export.add_argument(
+        "--format", choices=("ipynb", "py", "html"), help="default: from --output, else ipynb"
+    )
+    export.add_argument("--output", "-o", type=Path, help="file to write (default: stdout)")
+    import_ = commands.add_parser("import", help="make a notebook from a .ipynb or .py file")
+    import_.add_argument("file", type=Path)
+    import_.add_argument("--owner", required=True, help="the user who will own it")
+    import_.add_argument("--engine-type", help="default: from the file, else python")
     return parser
+
+
+def add_settings(parser: argparse.ArgumentParser, names: tuple[str, ...]) -> None:
+    """Options for settings from the settings table (codenode.settings)."""
+    from codenode import settings
+
+    for name in names:
+        setting = settings.BY_NAME[name]
+        parser.add_argument(
+            setting.option,
+            dest=name.replace("-", "_"),
+            help=f"{setting.help} (default {setting.default!r}; {setting.env})",
+        )
+
+
+def given_settings(args: argparse.Namespace) -> dict[str, object]:
+    """The settings given as options (None where not given)."""
+    from codenode import settings
+
+    return {name: getattr(args, name.replace("-", "_"), None) for name in settings.BY_NAME}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -74,6 +132,23 @@ def main(argv: list[str] | None = None) -> None:
             home.mkdir(parents=True, exist_ok=True)
         database.upgrade(url)
         print(f"database is at the newest schema: {database.describe(url)}")
+    elif args.command == "frontend":
+        from codenode.environment import default_home
+        from codenode.frontend import serve as frontend
+
+        frontend.run(default_home(), given_settings(args))
+    elif args.command in ("adduser", "passwd", "deluser", "users"):
+        from codenode.frontend.commands import users as user_commands
+
+        user_commands.main(args)
+    elif args.command == "backends":
+        from codenode.frontend.commands import backends as backend_commands
+
+        backend_commands.main(args)
+    elif args.command in ("export", "import"):
+        from codenode.frontend.commands import interchange as interchange_commands
+
+        interchange_commands.main(args)
     elif args.command == "backend":
         from codenode.backend import serve
 

@@ -59,6 +59,9 @@ class Interpreter:
         self.ask_input = ask_input
         # True only while user code runs: the engine turns SIGINT into KeyboardInterrupt then.
         self.running = False
+        # An interrupt that came before user code started (the evaluation was queued or being
+        # compiled): the next statement is interrupted as soon as it starts.
+        self.interrupt_pending = False
         # Applied to each cell's code before it is compiled (Sage's preparser, for one).
         self.transform: Optional[Callable[[str], str]] = None
         self._figures = display.Figures()
@@ -118,6 +121,9 @@ class Interpreter:
         for statement in statements:
             try:
                 self.running = True
+                if self.interrupt_pending:
+                    self.interrupt_pending = False
+                    raise KeyboardInterrupt
                 exec(statement, self.namespace)
                 self.running = False
             except BaseException as exc:  # the REPL survives everything, SystemExit included

@@ -101,6 +101,10 @@ class EngineServer:
         # Only user code is interrupted; the engine's own bookkeeping never is.
         if self.interpreter.running:
             raise KeyboardInterrupt
+        if self._current is not None or not self._evaluations.empty():
+            # The evaluation has not reached user code yet: a client that saw "busy" and
+            # asked to interrupt must not have its interrupt lost.
+            self.interpreter.interrupt_pending = True
 
     # -- evaluations (main thread) --------------------------------------------------------
 
@@ -111,6 +115,7 @@ class EngineServer:
         result = self.interpreter.evaluate(request["code"], listener=self.coalescer.add)
         self.coalescer.flush()
         self.connection.send({"id": self._current, "type": "result", **result})
+        self.interpreter.interrupt_pending = False  # it came too late to stop anything
         self._current = None
         self.coalescer.begin(None)
 

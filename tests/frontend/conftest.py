@@ -17,6 +17,8 @@ from sqlalchemy import pool, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from codenode.frontend.db import create_engine, default_url, session_factory, upgrade
+from tests.backend.conftest import TOKEN, Backend, python_plugin, start_backend
+from tests.frontend.live import LiveFrontend, register_backend
 
 POSTGRES_URL = os.environ.get("CODENODE_TEST_POSTGRES_URL", "")
 
@@ -69,3 +71,59 @@ async def opened(url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
         yield session_factory(engine)
     finally:
         await engine.dispose()
+
+
+# --- A real frontend, with a real backend registered, for the API and bus tests ---------------
+
+
+@pytest.fixture(
+    scope="module",
+    params=[
+        "sqlite",
+        pytest.param(
+            "postgresql",
+            marks=pytest.mark.skipif(
+                not POSTGRES_URL, reason="CODENODE_TEST_POSTGRES_URL is not set"
+            ),
+        ),
+    ],
+)
+def frontend_database(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """An empty, migrated database for one test module's frontend, of each kind."""
+    if request.param == "sqlite":
+        url = default_url(tmp_path_factory.mktemp("db"))
+        upgrade(url)
+        yield url
+        return
+    asyncio.run(_reset_postgres(POSTGRES_URL))
+    upgrade(POSTGRES_URL)
+    try:
+        yield POSTGRES_URL
+    finally:
+        asyncio.run(_reset_postgres(POSTGRES_URL))
+
+
+@pytest.fixture(scope="module")
+def live_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
+    """A real backend process with the python engine type, shared by a module's tests."""
+    folder = tmp_path_factory.mktemp("backend")
+    plugins = folder / "plugins"
+    plugins.mkdir()
+    (plugins / "python.py").write_text(python_plugin())
+    running = start_backend(plugins, folder)
+    yield running
+    running.close()
+
+
+@pytest.fixture(scope="module")
+def frontend(
+    frontend_database: str, live_backend: Backend, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveFrontend]:
+    """A real `codenode frontend` on that database, the backend registered as "local"."""
+    register_backend(frontend_database, "local", live_backend.url, TOKEN)
+    live = LiveFrontend(tmp_path_factory.mktemp("home"), frontend_database)
+    live.start()
+    yield live
+    live.stop()

@@ -1,0 +1,5 @@
+"""REST routes: backends (being built)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""REST routes: interchange (being built)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

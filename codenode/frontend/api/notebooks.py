@@ -1,0 +1,5 @@
+"""REST routes: notebooks (being built)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

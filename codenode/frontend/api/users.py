@@ -1,0 +1,5 @@
+"""REST routes: users (being built)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

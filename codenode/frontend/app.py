@@ -1,0 +1,96 @@
+"""The frontend's web application: the REST API under /api, the notebook bus, and the UI.
+
+Routers live in ``codenode.frontend.api``, one module per subject; each route declares its
+access level (``codenode.frontend.access``). State shared by the routes hangs on
+``app.state``: the database sessions, the cookie signer, the backend registry and the hub of
+open notebooks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+import codenode
+from codenode.frontend import access
+from codenode.frontend.api import backends, interchange, notebooks, users
+from codenode.frontend.backends.registry import BackendRegistry
+from codenode.frontend.bus import routes as bus_routes
+from codenode.frontend.bus.hub import Hub
+from codenode.frontend.config import FrontendConfig
+from codenode.frontend.db import create_engine, session_factory
+from codenode.frontend.errors import FrontendError, TooManyAttempts
+from codenode.frontend.sessions import SessionSigner
+
+
+def error_response(code: str, message: str, status: int) -> JSONResponse:
+    """The one shape of every error answer."""
+    return JSONResponse({"error": code, "message": message}, status_code=status)
+
+
+def create_app(config: FrontendConfig) -> FastAPI:
+    """The frontend application for *config*."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(config.database_url)
+        app.state.sessions = session_factory(engine)
+        app.state.registry = BackendRegistry(app.state.sessions, config.health_interval)
+        app.state.hub = Hub(app.state.sessions, app.state.registry, config)
+        await app.state.registry.start()
+        await app.state.hub.start()
+        try:
+            yield
+        finally:
+            await app.state.hub.close()
+            await app.state.registry.close()
+            await engine.dispose()
+
+    app = FastAPI(
+        title="Codenode",
+        version=codenode.__version__,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.state.config = config
+    app.state.signer = SessionSigner(config.secret, config.session_days * 86400)
+
+    @app.exception_handler(FrontendError)
+    async def frontend_error(request: Request, exc: FrontendError) -> JSONResponse:
+        response = error_response(exc.code, exc.message, exc.status)
+        if isinstance(exc, TooManyAttempts):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
+            for error in exc.errors()
+        )
+        return error_response("bad_request", problems, 422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return error_response(f"http_{exc.status_code}", str(exc.detail), exc.status_code)
+
+    api = APIRouter(prefix="/api", dependencies=[Depends(access.check_csrf)])
+    for module in (users, notebooks, interchange, backends):
+        api.include_router(module.router)
+    app.include_router(api)
+    app.include_router(bus_routes.router)
+
+    @app.get("/api/health", tags=["meta"])
+    async def health(user: access.Anyone) -> dict[str, Any]:
+        """Whether the frontend answers."""
+        return {"status": "ok", "version": codenode.__version__}
+
+    return app

@@ -1,0 +1,1 @@
+"""The backends a frontend starts engines on: registry, health checks, placement."""

@@ -1,0 +1,5 @@
+"""The bus's WebSocket route (being built)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

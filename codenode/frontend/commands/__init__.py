@@ -1,0 +1,38 @@
+"""The ``codenode`` commands that work on the frontend's database, one module per subject."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from codenode import environment, settings
+from codenode.frontend.db import create_engine, session_factory
+
+T = TypeVar("T")
+
+
+def database_url() -> str:
+    """The database of the environment folder ($CODENODE_HOME), as the settings configure it."""
+    home = environment.default_home()
+    return environment.database_url(home, settings.resolve(home, {})["database-url"])
+
+
+def with_database(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run *work* with a session on the environment's database (migrated first)."""
+    from codenode.frontend.db import upgrade
+
+    url = database_url()
+    upgrade(url)
+
+    async def run() -> T:
+        engine = create_engine(url)
+        try:
+            async with session_factory(engine)() as session:
+                return await work(session)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())

@@ -1,0 +1,7 @@
+"""`codenode` commands: users (being built)."""
+
+import argparse
+
+
+def main(args: argparse.Namespace) -> None:
+    raise SystemExit("not built yet")
