@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from codenode.frontend.backends.registry import BackendRegistry
@@ -26,3 +28,13 @@ class Hub:
 
     async def close(self) -> None:
         pass
+
+    async def notify(self, notebook_id: str, event: dict[str, Any]) -> None:
+        """Tell every tab that has the notebook open (``codenode.frontend.events``). A REST
+        route calls this after committing its change."""
+
+    async def replaced(self, notebook_id: str) -> None:
+        """The notebook's cells changed wholesale (revert): every tab gets it again."""
+
+    async def forget(self, notebook_id: str) -> None:
+        """The notebook is deleted: stop its engine and close its tabs."""
