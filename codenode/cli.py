@@ -14,10 +14,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="codenode", description=codenode.__doc__)
     parser.add_argument("--version", action="version", version=codenode.__version__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.add_parser(
+    run = commands.add_parser(
         "run",
-        help="run Codenode (today: a console on a Python engine; the web UI comes later)",
+        help="run Codenode on this machine: the frontend and a local backend",
+        description="Initialise the environment folder if needed, start a local backend and "
+        "the frontend, print the address. Ctrl-C stops both and every engine.",
     )
+    add_settings(
+        run,
+        ("host", "port", "backend-port", "database-url", "signup", "idle-engine-minutes"),
+    )
+    run.add_argument("--open", action="store_true", help="open the address in a browser")
     commands.add_parser("console", help="a terminal console on a new Python engine process")
     backend = commands.add_parser(
         "backend",
@@ -113,7 +120,11 @@ def given_settings(args: argparse.Namespace) -> dict[str, object]:
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``codenode`` script."""
     args = build_parser().parse_args(argv)
-    if args.command in ("run", "console"):
+    if args.command == "run":
+        from codenode import runner
+
+        runner.run(given_settings(args), open_browser=args.open)
+    elif args.command == "console":
         from codenode import console
 
         console.main()

@@ -53,6 +53,14 @@ class Setting:
                 return int(value)
             except (TypeError, ValueError):
                 raise SettingError(f"{where}: {self.name} must be a whole number") from None
+        if self.kind is float:
+            try:
+                number = float(value)
+            except (TypeError, ValueError):
+                raise SettingError(f"{where}: {self.name} must be a number") from None
+            if number <= 0:
+                raise SettingError(f"{where}: {self.name} must be more than 0")
+            return number
         return str(value)
 
 
@@ -66,7 +74,7 @@ SETTINGS = (
     Setting("database-url", str, "", "database URL; empty: SQLite in the environment folder"),
     Setting("backend-port", int, 8337, "port of the local backend that `codenode run` starts"),
     Setting("signup", str, "closed", "who may sign up: open, closed, or admin (admins add users)"),
-    Setting("idle-engine-minutes", int, 60, "stop a notebook's engine after this long unused"),
+    Setting("idle-engine-minutes", float, 60, "stop a notebook's engine after this long unused"),
 )
 BY_NAME = {setting.name: setting for setting in SETTINGS}
 

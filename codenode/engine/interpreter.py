@@ -62,6 +62,9 @@ class Interpreter:
         # An interrupt that came before user code started (the evaluation was queued or being
         # compiled): the next statement is interrupted as soon as it starts.
         self.interrupt_pending = False
+        # The exception that ended the last evaluation ({"ename", "evalue", "traceback"}), or None: the
+        # result dict stays the seed's, and the engine server adds this to its result message.
+        self.last_error: Optional[Dict[str, str]] = None
         # Applied to each cell's code before it is compiled (Sage's preparser, for one).
         self.transform: Optional[Callable[[str], str]] = None
         self._figures = display.Figures()
@@ -78,6 +81,7 @@ class Interpreter:
         with text, or 'display' with a MIME bundle.
         """
         self.input_count += 1
+        self.last_error = None
         transcript = Transcript(self.output_limit, listener)
         self._transcript = transcript
         saved = self._install_hooks()
@@ -115,7 +119,7 @@ class Interpreter:
         try:
             statements = self._compile(code)
         except (SyntaxError, ValueError, OverflowError) as exc:
-            transcript.notice(_format_exception(exc, with_traceback=False))
+            transcript.notice(self._note_error(exc, with_traceback=False))
             return 0
         completed = 0
         for statement in statements:
@@ -129,11 +133,17 @@ class Interpreter:
             except BaseException as exc:  # the REPL survives everything, SystemExit included
                 self.running = False
                 self.capture.flush()
-                transcript.notice(_format_exception(exc, with_traceback=True))
+                transcript.notice(self._note_error(exc, with_traceback=True))
                 return completed
             completed += 1
             self._figures.prepare(self._emit)
         return completed
+
+    def _note_error(self, exc: BaseException, with_traceback: bool) -> str:
+        """Remember the exception that ended the evaluation; its report, for stderr."""
+        report = _format_exception(exc, with_traceback)
+        self.last_error = {"ename": type(exc).__name__, "evalue": str(exc), "traceback": report}
+        return report
 
     def _transformed(self, code: str, transcript: Transcript) -> str:
         if self.transform is None:

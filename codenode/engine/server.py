@@ -114,7 +114,10 @@ class EngineServer:
         self.coalescer.begin(self._current)
         result = self.interpreter.evaluate(request["code"], listener=self.coalescer.add)
         self.coalescer.flush()
-        self.connection.send({"id": self._current, "type": "result", **result})
+        message = {"id": self._current, "type": "result", **result}
+        if self.interpreter.last_error is not None:
+            message["error"] = self.interpreter.last_error
+        self.connection.send(message)
         self.interpreter.interrupt_pending = False  # it came too late to stop anything
         self._current = None
         self.coalescer.begin(None)

@@ -19,13 +19,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import codenode
 from codenode.frontend import access
-from codenode.frontend.api import backends, interchange, notebooks, users
+from codenode.frontend.api import backends, engine, interchange, notebooks, users
 from codenode.frontend.backends.registry import BackendRegistry
 from codenode.frontend.bus import routes as bus_routes
 from codenode.frontend.bus.hub import Hub
 from codenode.frontend.config import FrontendConfig
 from codenode.frontend.db import create_engine, session_factory
 from codenode.frontend.errors import FrontendError, TooManyAttempts
+from codenode.frontend.ratelimit import LoginLimits
 from codenode.frontend.sessions import SessionSigner
 
 
@@ -62,6 +63,7 @@ def create_app(config: FrontendConfig) -> FastAPI:
     )
     app.state.config = config
     app.state.signer = SessionSigner(config.secret, config.session_days * 86400)
+    app.state.login_limits = LoginLimits(config.login_attempts, config.login_window_seconds)
 
     @app.exception_handler(FrontendError)
     async def frontend_error(request: Request, exc: FrontendError) -> JSONResponse:
@@ -83,7 +85,7 @@ def create_app(config: FrontendConfig) -> FastAPI:
         return error_response(f"http_{exc.status_code}", str(exc.detail), exc.status_code)
 
     api = APIRouter(prefix="/api", dependencies=[Depends(access.check_csrf)])
-    for module in (users, notebooks, interchange, backends):
+    for module in (users, notebooks, engine, interchange, backends):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(bus_routes.router)

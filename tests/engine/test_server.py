@@ -315,3 +315,13 @@ def test_failing_startup_code_ends_the_engine_with_its_traceback() -> None:
     command = [sys.executable, "-m", "codenode.engine", "--startup", "import no_such_module"]
     with pytest.raises(EngineError):
         EngineClient(command, stderr=subprocess.DEVNULL)
+
+
+def test_result_names_the_exception_that_ended_the_cell() -> None:
+    with EngineClient(timeout=30) as engine:
+        _, failed = collect(engine, "x = 1\n1/0\nx = 2")
+        _, fine = collect(engine, "x")
+    error = failed["error"]
+    assert (error["ename"], error["evalue"]) == ("ZeroDivisionError", "division by zero")
+    assert failed["err"].endswith(error["traceback"]) and "Traceback" in error["traceback"]
+    assert "error" not in fine and fine["out"] == "1\n"

@@ -218,6 +218,36 @@ class LiveFrontend:
         in_database(self.database_url, add)
         return name
 
+    def notebook(self, owner: str, title: str = "Test", cells: list[str] | None = None) -> Any:
+        """A notebook made straight in the database: its dict with the cells' ids."""
+
+        async def make(db: Any) -> Any:
+            from codenode.frontend import notebooks
+            from codenode.frontend.users import by_name
+
+            user = await by_name(db, owner)
+            made = await notebooks.create(
+                db, user.id, title, "python", [{"source": s} for s in cells or [""]]
+            )
+            return {**notebooks.notebook_dict(made), "cells": [c.id for c in made.cells]}
+
+        return in_database(self.database_url, make)
+
+    def stored_cell(self, cell_id: str) -> Any:
+        """A cell as the database has it."""
+
+        async def read(db: Any) -> Any:
+            from codenode.frontend.db import Cell
+
+            cell = await db.get(Cell, cell_id)
+            return (
+                None
+                if cell is None
+                else {"source": cell.source, "outputs": cell.outputs, "count": cell.execution_count}
+            )
+
+        return in_database(self.database_url, read)
+
     def user(self, name: str | None = None, admin: bool = False) -> Client:
         """A client signed in as a new user."""
         client = self.client()

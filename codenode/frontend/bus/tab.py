@@ -1,0 +1,76 @@
+"""One browser tab on a notebook's bus: its WebSocket and a queue so a slow tab slows no one."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from typing import Any
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from codenode.frontend.db import User
+
+QUEUE_LIMIT = 20_000
+"""Messages a tab may fall behind by; past it the tab is closed and, reconnecting, gets the
+whole notebook as it is then (nothing is lost, only the backlog is skipped)."""
+
+TOO_SLOW = 4008
+
+
+class Tab:
+    """A connected tab: who it is, what it may do, and its outgoing messages."""
+
+    def __init__(self, websocket: WebSocket, user: User | None, role: str, number: int) -> None:
+        self.websocket = websocket
+        self.user = user
+        self.role = role
+        self.number = number
+        self._queue: asyncio.Queue[str | None] = asyncio.Queue(QUEUE_LIMIT)
+        self._pump: asyncio.Task[None] | None = None
+
+    @property
+    def can_write(self) -> bool:
+        return self.role in ("collaborator", "owner")
+
+    def start(self) -> None:
+        self._pump = asyncio.create_task(self._send_all(), name=f"tab-{self.number}")
+
+    def send(self, message: dict[str, Any]) -> None:
+        self.send_text(json.dumps(message))
+
+    def send_text(self, text: str) -> None:
+        try:
+            self._queue.put_nowait(text)
+        except asyncio.QueueFull:
+            self._queue = asyncio.Queue(1)  # drop the backlog: the tab will start afresh
+            self._queue.put_nowait(None)
+            asyncio.get_running_loop().create_task(self._close(TOO_SLOW, "too far behind"))
+
+    async def _send_all(self) -> None:
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+            while True:
+                text = await self._queue.get()
+                if text is None:
+                    return
+                await self.websocket.send_text(text)
+
+    async def _close(self, code: int, reason: str) -> None:
+        with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect):
+            await self.websocket.close(code, reason)
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        """Send what is queued, then close."""
+        with contextlib.suppress(asyncio.QueueFull):
+            self._queue.put_nowait(None)
+        if self._pump is not None:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._pump), 2)
+        await self._close(code, reason)
+
+    async def stop(self) -> None:
+        """The tab went away: stop sending."""
+        if self._pump is not None:
+            self._pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pump
