@@ -247,3 +247,24 @@ def test_who_may_open_the_bus(frontend: LiveFrontend, owner: Client) -> None:
     with pytest.raises(InvalidStatus) as refused, owner.bus(notebook["id"], "https://x.example"):
         pass
     assert refused.value.response.status_code == 403
+
+
+def test_restart_and_stop_from_the_bus_and_the_api(frontend: LiveFrontend, owner: Client) -> None:
+    notebook = frontend.notebook(owner.user["username"])  # type: ignore[index]
+    cell, path = notebook["cells"][0], f"/api/notebooks/{notebook['id']}/engine"
+    assert owner.ok("GET", path)["state"] == "none"
+    with opened(owner, notebook["id"]) as (bus, _):
+        run(bus, cell, "x = 1")
+        assert owner.ok("GET", path)["state"] == "idle"
+        bus.send(json.dumps({"op": "restart"}))
+        receive_until(bus, lambda m: m.get("type") == "engine" and m["state"] == "idle")
+        assert text_of(run(bus, cell, "'x' in dir()"), cell) == "False\n"
+        run(bus, cell, "y = 2")
+        assert owner.ok("POST", path + "/restart")["state"] in ("starting", "idle")
+        assert text_of(run(bus, cell, "'y' in dir()"), cell) == "False\n"
+        stopped = owner.ok("POST", path + "/stop")
+        assert stopped["state"] == "none"
+        receive_until(bus, lambda m: m.get("type") == "engine" and m["state"] == "none")
+        assert text_of(run(bus, cell, "1+1"), cell) == "2\n"
+    viewer = frontend.user()
+    assert viewer.post(path + "/stop").status_code == 404  # no access at all

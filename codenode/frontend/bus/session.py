@@ -59,6 +59,7 @@ class NotebookSession:
         self.pending: dict[int, Pending] = {}  # engine request id → who waits
         self.sources: dict[str, str] = {}  # stored sources, to skip writing an unchanged one
         self.last_evaluation = time.monotonic()
+        self.restarting = False
         self.edits = asyncio.Lock()  # changes to the notebook, one at a time, in order
         self.starting = asyncio.Lock()
         self._ids = itertools.count(1)
@@ -156,7 +157,14 @@ class NotebookSession:
             await self.hub.registry.interrupt(placement)
         elif op == "restart":
             self._fail_all("the engine was restarted")
-            await self.hub.registry.restart(placement)
+            self.restarting = True  # the old process's death is part of the restart
+            self.set_state("starting", "restarting")
+            try:
+                await self.hub.registry.restart(placement)
+            finally:
+                self.restarting = False
+            if self.link is not None and self.state == "starting":
+                self.set_state("idle")
         elif op == "stop":
             await self.stop_engine("stopped")
 
@@ -297,6 +305,8 @@ class NotebookSession:
         kind = message.get("type")
         if kind == "state":
             state = message.get("state", "dead")
+            if state == "dead" and self.restarting:
+                return
             if state == "dead":
                 self._fail_all(f"the engine died: {message.get('reason', 'unknown')}")
                 self.set_state("dead", str(message.get("reason", "")))
