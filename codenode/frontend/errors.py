@@ -46,6 +46,13 @@ class Conflict(FrontendError):
     code = "conflict"
 
 
+class TooLarge(FrontendError):
+    """An upload over the size the frontend takes."""
+
+    status = 413
+    code = "too_large"
+
+
 class TooManyAttempts(FrontendError):
     status = 429
     code = "too_many_attempts"
