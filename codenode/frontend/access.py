@@ -34,6 +34,14 @@ from codenode.frontend.sessions import (
 )
 
 ROLES = ("public", "viewer", "collaborator", "owner")
+
+
+class NoSuchNotebook(NotFound):
+    """The notebook does not exist, or the asker may not know that it does."""
+
+    code = "no_notebook"
+
+
 """Roles on a notebook, weakest first."""
 
 
@@ -129,7 +137,7 @@ async def notebook_access(
     if notebook is None or role is None:
         if user is None:
             raise NotSignedIn("sign in first")
-        raise NotFound(f"no notebook {notebook_id!r}")
+        raise NoSuchNotebook(f"no notebook {notebook_id!r}")
     if ROLES.index(role) < ROLES.index(least):
         if user is None:
             raise NotSignedIn("sign in first")
@@ -158,6 +166,39 @@ ACCESS_LEVELS: dict[Callable[..., Any], str] = {
     notebook_writer: "notebook_writer",
     notebook_owner: "notebook_owner",
 }
+
+PLAIN_LEVELS = {"/api/openapi.json": "anyone"}
+"""Routes that are not API routes (no dependencies to declare a level with)."""
+
+WEBSOCKET_LEVELS = {"/api/notebooks/{notebook_id}/bus": "notebook_reader"}
+"""WebSockets check access before accepting (codenode.frontend.bus.routes), at these levels."""
+
+
+def route_table(app: Any) -> list[tuple[str, str, str]]:
+    """(method, path, access level) of every route of *app*; the level is "" where a route
+    declares none, and "several" where it declares more than one (both are bugs)."""
+    from fastapi.routing import APIRoute, APIWebSocketRoute, iter_route_contexts
+
+    table = []
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        path = getattr(context, "path", "") or getattr(route, "path", "")
+        if isinstance(route, APIWebSocketRoute):
+            table.append(("WEBSOCKET", path, WEBSOCKET_LEVELS.get(path, "")))
+        elif not isinstance(route, APIRoute):
+            # Plain routes serve what anyone may read: the API description, the UI's files.
+            methods = sorted(getattr(route, "methods", None) or ["GET"])
+            table.extend((method, path, PLAIN_LEVELS.get(path, "")) for method in methods)
+        else:
+            levels = [
+                ACCESS_LEVELS[dependency.call]
+                for dependency in route.dependant.dependencies
+                if dependency.call in ACCESS_LEVELS
+            ]
+            level = levels[0] if len(levels) == 1 else ("several" if levels else "")
+            table.extend((method, path, level) for method in sorted(route.methods or ()))
+    return table
+
 
 Anyone = Annotated[User | None, Depends(anyone)]
 SignedIn = Annotated[User, Depends(signed_in)]

@@ -14,7 +14,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import codenode
@@ -94,5 +94,16 @@ def create_app(config: FrontendConfig) -> FastAPI:
     async def health(user: access.Anyone) -> dict[str, Any]:
         """Whether the frontend answers."""
         return {"status": "ok", "version": codenode.__version__}
+
+    @app.get("/", include_in_schema=False, response_class=HTMLResponse)
+    async def home(user: access.Anyone) -> HTMLResponse:
+        """Until the browser UI lands: what runs here and where the API is."""
+        page = (
+            "<!doctype html><meta charset=utf-8><title>Codenode</title>"
+            f"<h1>Codenode {codenode.__version__}</h1>"
+            "<p>The frontend is running. The browser UI is being built; meanwhile the REST API "
+            'is described at <a href="/api/openapi.json">/api/openapi.json</a>.</p>'
+        )
+        return HTMLResponse(page, headers={"Content-Security-Policy": "default-src 'none'"})
 
     return app

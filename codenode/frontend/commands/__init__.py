@@ -24,6 +24,9 @@ def with_database(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     """Run *work* with a session on the environment's database (migrated first)."""
     from codenode.frontend.db import upgrade
 
+    home = environment.default_home()
+    if not home.exists():  # a new machine: make the environment first, as `codenode run` does
+        environment.init(home)
     url = database_url()
     upgrade(url)
 
