@@ -1,4 +1,4 @@
-"""`codenode run` / `codenode console`: a console on a real engine process."""
+"""`codenode console`: a console on a real engine process."""
 
 from __future__ import annotations
 

@@ -1,0 +1,92 @@
+"""`codenode run` on a new environment: frontend, local backend, first admin, a notebook runs;
+Ctrl-C stops it all."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.frontend.live import Client
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+
+
+def test_run_starts_everything_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
+    env = {**os.environ, "CODENODE_HOME": str(tmp_path / "home")}
+    env.pop("CODENODE_DATABASE_URL", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "codenode", "run", "--port", "0", "--backend-port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+        start_new_session=True,
+    )
+    assert process.stdout is not None
+    printed = ""
+    try:
+        while "Press Ctrl-C" not in printed:
+            line = process.stdout.readline()
+            assert line, printed
+            printed += line
+        address = re.search(r"running at (http://\S+)", printed).group(1)  # type: ignore[union-attr]
+        password = re.search(r"'admin' with the password (\S+)", printed).group(1)  # type: ignore[union-attr]
+        assert (tmp_path / "home" / "codenode.db").exists()
+
+        admin = Client(address)
+        assert admin.login("admin", password).status_code == 200
+        notebook = admin.ok(
+            "POST", "/api/notebooks", 201, json={"title": "First", "engine_type": "python"}
+        )
+        cell = notebook["cells"][0]["id"]
+        with admin.bus(notebook["id"]) as bus:
+            assert json.loads(bus.recv(timeout=10))["type"] == "notebook"
+            bus.send(
+                json.dumps({"op": "evaluate", "cell_id": cell, "source": "import os; os.getpid()"})
+            )
+            outputs = []
+            while True:
+                message = json.loads(bus.recv(timeout=30))
+                if message["type"] == "output":
+                    outputs.append(message["output"]["text"])
+                if message["type"] == "result":
+                    break
+        engine_pid = int("".join(outputs))
+        assert alive(engine_pid)
+        admin.close()
+        backend_pids = [
+            int(pid)
+            for pid in Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+        ]
+        assert backend_pids
+
+        process.send_signal(signal.SIGINT)  # what Ctrl-C sends
+        assert process.wait(30) == 0 or process.returncode in (0, -signal.SIGINT, 130)
+        deadline = time.monotonic() + 10
+        while any(alive(pid) for pid in [engine_pid, *backend_pids]):
+            assert time.monotonic() < deadline, "an engine or the backend outlived codenode run"
+            time.sleep(0.1)
+        try:
+            httpx.get(address + "/api/health", timeout=2)
+            raise AssertionError("the frontend still answers")
+        except httpx.TransportError:
+            pass
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        process.stdout.close()
