@@ -22,7 +22,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_settings(
         run,
-        ("host", "port", "backend-port", "database-url", "signup", "idle-engine-minutes"),
+        (
+            "host",
+            "port",
+            "backend-port",
+            "database-url",
+            "signup",
+            "engine-on-open",
+            "idle-engine-minutes",
+        ),
     )
     run.add_argument("--open", action="store_true", help="open the address in a browser")
     commands.add_parser("console", help="a terminal console on a new Python engine process")
@@ -62,7 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run the frontend on the environment folder $CODENODE_HOME. Backends are "
         "registered with `codenode backends add`.",
     )
-    add_settings(frontend, ("host", "port", "database-url", "signup", "idle-engine-minutes"))
+    add_settings(
+        frontend,
+        ("host", "port", "database-url", "signup", "engine-on-open", "idle-engine-minutes"),
+    )
     users = commands.add_parser("adduser", help="add a user (asks for the password)")
     users.add_argument("name")
     users.add_argument("--admin", action="store_true", help="make the user an admin")

@@ -74,6 +74,12 @@ SETTINGS = (
     Setting("database-url", str, "", "database URL; empty: SQLite in the environment folder"),
     Setting("backend-port", int, 8337, "port of the local backend that `codenode run` starts"),
     Setting("signup", str, "closed", "who may sign up: open, closed, or admin (admins add users)"),
+    Setting(
+        "engine-on-open",
+        bool,
+        False,
+        "start a notebook's engine when a writer opens it, not at its first evaluation",
+    ),
     Setting("idle-engine-minutes", float, 60, "stop a notebook's engine after this long unused"),
 )
 BY_NAME = {setting.name: setting for setting in SETTINGS}

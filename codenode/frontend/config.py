@@ -13,6 +13,7 @@ class FrontendConfig:
     secret: str
     signup: str = "closed"  # open | closed | admin
     idle_engine_seconds: float = 3600.0
+    engine_on_open: bool = False
     # How often the frontend asks each backend whether it is alive, and what it offers.
     health_interval: float = 5.0
     # Outputs of a running cell are written to the database at least this often.

@@ -28,6 +28,7 @@ def load_config(home: Path, values: dict[str, Any]) -> FrontendConfig:
         secret=secret_file.read_text().strip(),
         signup=values["signup"],
         idle_engine_seconds=values["idle-engine-minutes"] * 60.0,
+        engine_on_open=values["engine-on-open"],
     )
 
 

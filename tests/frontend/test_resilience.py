@@ -112,3 +112,25 @@ def test_idle_engines_are_stopped(database_url: str, live_backend: Backend, tmp_
             assert text_of(run(bus, cell, "'x' in dir()"), cell) == "False\n"
     finally:
         live.stop()
+
+
+def test_engine_on_open_starts_the_engine_for_writers_only(
+    database_url: str, live_backend: Backend, tmp_path: Path
+) -> None:
+    register_backend(database_url, "local", live_backend.url, TOKEN)
+    live = started(tmp_path, database_url, {"CODENODE_ENGINE_ON_OPEN": "true"})
+    try:
+        owner = live.user()
+        notebook = live.notebook(owner.user["username"])  # type: ignore[index]
+        viewer = live.user()
+        name = viewer.user["username"]  # type: ignore[index]
+        owner.ok("PUT", f"/api/notebooks/{notebook['id']}/shares/{name}", json={"role": "viewer"})
+        with opened(viewer, notebook["id"]) as (bus, first):
+            assert first["engine"]["state"] == "none"
+            bus.send(json.dumps({"id": 1, "op": "ping"}))
+            assert json.loads(bus.recv(timeout=10))["type"] == "pong"  # nothing started
+        assert owner.ok("GET", f"/api/notebooks/{notebook['id']}/engine")["state"] == "none"
+        with opened(owner, notebook["id"]) as (bus, _):
+            receive_until(bus, lambda m: m.get("type") == "engine" and m["state"] == "idle")
+    finally:
+        live.stop()

@@ -60,6 +60,8 @@ async def notebook_bus(websocket: WebSocket, notebook_id: str) -> None:
         first = await session.whole_notebook(tab)
         session.tabs[tab.number] = tab  # no await since the snapshot: nothing in between
         tab.send(first)
+        if hub.config.engine_on_open and tab.can_write and session.link is None:
+            await session.open_engine()
         while True:
             text = await websocket.receive_text()
             await _handle(session, tab, text)

@@ -240,6 +240,11 @@ class NotebookSession:
 
     # -- the engine -------------------------------------------------------------------------
 
+    async def open_engine(self) -> None:
+        """Start the engine ahead of the first evaluation; a failure is told, not raised."""
+        with contextlib.suppress(FrontendError):
+            await self.ensure_engine()
+
     async def ensure_engine(self) -> None:
         """An engine for this notebook: the bound one, or a new one if none is or it died."""
         async with self.starting:
