@@ -161,6 +161,16 @@ class Server:
             time.sleep(0.05)
         raise BenchError(f"{self.name}: no {what} in {TIMEOUT:g} s{self.log()}")
 
+    def wait_for_listening(self) -> str:
+        """The URL from the ``listening on`` line that Codenode's servers print first."""
+
+        def listening() -> str | None:
+            text = (self.path / "stdout.log").read_text(errors="replace")
+            found = re.search(r"listening on (http://\S+)", text)
+            return found.group(1) if found else None
+
+        return self.wait_until(listening, "'listening on' line")
+
     def wait_for_http(self, path: str) -> None:
         def answers() -> str | None:
             try:
@@ -225,13 +235,7 @@ class Codenode(Server):
         argv = [sys.executable, "-m", "codenode", "backend", "--port", "0"]
         argv += ["--plugins", str(self.plugins)]
         self.spawn(argv, {"CODENODE_BACKEND_TOKEN": self.token, "CODENODE_HOME": str(self.path)})
-
-        def listening() -> str | None:
-            text = (self.path / "stdout.log").read_text(errors="replace")
-            found = re.search(r"listening on (http://\S+)", text)
-            return found.group(1) if found else None
-
-        self.url = self.wait_until(listening, "'listening on' line")
+        self.url = self.wait_for_listening()
         self.wait_for_http("/health")
         self.wait_for_pool()
 
@@ -321,11 +325,34 @@ class Codenode(Server):
         await http.delete(f"{self.url}/engines/{engine_id}")
 
 
-class Jupyter(Server):
-    """``python -m jupyter_server`` with ipykernel's ``python3`` kernel on this interpreter."""
+# A Jupyter Server configuration file (it is Python, run at start) that sets TCP_NODELAY on
+# every kernel channels WebSocket, as Tornado's documentation suggests for sockets that send
+# small messages and wait for the answer. Stock Jupyter Server leaves it off.
+NODELAY_CONFIG = """\
+from jupyter_server.services.kernels.websocket import KernelWebsocketHandler
 
-    def __init__(self) -> None:
-        super().__init__(THEIRS)
+_open = KernelWebsocketHandler.open
+
+
+async def _open_without_delay(self, *args, **kwargs):
+    self.set_nodelay(True)
+    return await _open(self, *args, **kwargs)
+
+
+KernelWebsocketHandler.open = _open_without_delay
+"""
+
+
+class Jupyter(Server):
+    """``python -m jupyter_server`` with ipykernel's ``python3`` kernel on this interpreter.
+
+    With ``nodelay`` its channels WebSockets have TCP_NODELAY set (``NODELAY_CONFIG``): a
+    fairer peer for round trips than the stock server, whose replies wait for delayed ACKs.
+    """
+
+    def __init__(self, nodelay: bool = False) -> None:
+        super().__init__(f"{THEIRS} + TCP_NODELAY" if nodelay else THEIRS)
+        self.nodelay = nodelay
         self.session = uuid.uuid4().hex
 
     def start(self) -> None:
@@ -338,6 +365,9 @@ class Jupyter(Server):
             "IPYTHONDIR": str(self.path / "ipython"),
             "JUPYTER_PLATFORM_DIRS": "1",
         }
+        if self.nodelay:
+            (self.path / "config").mkdir()
+            (self.path / "config" / "jupyter_server_config.py").write_text(NODELAY_CONFIG)
         argv = [sys.executable, "-m", "jupyter_server", "--ServerApp.ip=127.0.0.1"]
         argv += ["--ServerApp.port=0", "--ServerApp.port_retries=0", "--no-browser"]
         argv += [f"--ServerApp.root_dir={self.path}"]

@@ -8,13 +8,15 @@ revision rather than making one per keystroke), and the search index follows.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from codenode.frontend import search
 from codenode.frontend.db import CELL_KINDS, Cell, Notebook, Revision
 from codenode.frontend.errors import BadRequest, NotFound
 
@@ -22,9 +24,60 @@ HEADING_LEVELS = {"title": 1, "subtitle": 2, "section": 3, "subsection": 4}
 """Heading kinds and their depth: a heading folds the cells below it up to the next heading
 of the same or a shallower depth."""
 
+LOCATIONS = ("", "trash", "archive")
+"""Where a notebook sits besides the owner's folders: the top of the bookshelf, the trash, the
+archive."""
+
+FOLDER_CHARS = 100
+
+
+def check_location(location: str) -> str:
+    """A location: one of ``LOCATIONS``, or a folder name (1-100 characters, no control
+    characters, no "/", no spaces at either end)."""
+    if location in LOCATIONS:
+        return location
+    if (
+        len(location) > FOLDER_CHARS
+        or location != location.strip()
+        or "/" in location
+        or any(not char.isprintable() for char in location)
+    ):
+        raise BadRequest(
+            f"a folder name is 1-{FOLDER_CHARS} printable characters without '/' and without "
+            "spaces at either end (or use '' for the top, 'trash' or 'archive')"
+        )
+    return location
+
+
 # Rows being renumbered are parked this far up first: (notebook_id, position) is unique and
 # checked row by row, so a one-statement shift would collide with itself.
 _PARK = 1_000_000
+
+
+def sections(cells: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """What each heading folds, for cells in order (``cell_dict``s): one entry per heading cell,
+    ``{"cell_id", "kind", "level", "position", "start", "end"}``, folding the cells at
+    positions start..end-1 (start is the heading's position + 1; end the position of the next
+    heading of the same or a shallower level, or the number of cells)."""
+    found: list[dict[str, Any]] = []
+    open_: list[dict[str, Any]] = []  # headings whose end is not yet known, shallowest first
+    for position, cell in enumerate(cells):
+        level = HEADING_LEVELS.get(cell["kind"])
+        if level is None:
+            continue
+        while open_ and open_[-1]["level"] >= level:
+            open_.pop()["end"] = position
+        section = {
+            "cell_id": cell["id"],
+            "kind": cell["kind"],
+            "level": level,
+            "position": position,
+            "start": position + 1,
+            "end": len(cells),
+        }
+        found.append(section)
+        open_.append(section)
+    return found
 
 
 def check_kind(kind: str) -> str:
@@ -94,9 +147,10 @@ async def create(
     engine_type: str,
     cells: list[dict[str, Any]] | None = None,
     location: str = "",
+    summary: str = "created",
 ) -> Notebook:
     """A new notebook with *cells* (dicts with kind, source, and optionally outputs and
-    execution_count); committed, with its first revision."""
+    execution_count); committed, with its first revision (*summary*)."""
     notebook = Notebook(owner_id=owner_id, title=title, engine_type=engine_type, location=location)
     db.add(notebook)
     await db.flush()
@@ -113,9 +167,25 @@ async def create(
         )
     await db.flush()
     notebook = await load(db, notebook.id)
-    await changed(db, notebook, owner_id, "created", force_new=True)
+    await changed(db, notebook, owner_id, summary, force_new=True)
     await db.commit()
     return notebook
+
+
+async def lock(db: AsyncSession, notebook_id: str) -> None:
+    """Hold the notebook until this transaction ends, so that its writers take turns and
+    positions are never computed from a count another writer is changing (the REST routes and
+    the bus may write at once, and several frontends on PostgreSQL). PostgreSQL: the notebook's
+    row is locked. SQLite: a no-op write takes the database's one write lock (waiting up to
+    busy_timeout for another writer) before anything is read. Taking it again is harmless."""
+    if db.get_bind().dialect.name == "sqlite":
+        # Plain SQL: the ORM would also apply the ``updated`` column's onupdate.
+        await db.execute(
+            text("UPDATE notebooks SET public_link = public_link WHERE id = :id"),
+            {"id": notebook_id},
+        )
+    else:
+        await db.execute(select(Notebook.id).where(Notebook.id == notebook_id).with_for_update())
 
 
 async def _cell(db: AsyncSession, notebook_id: str, cell_id: str) -> Cell:
@@ -123,6 +193,11 @@ async def _cell(db: AsyncSession, notebook_id: str, cell_id: str) -> Cell:
     if cell is None or cell.notebook_id != notebook_id:
         raise NotFound(f"no cell {cell_id!r} in this notebook")
     return cell
+
+
+async def get_cell(db: AsyncSession, notebook_id: str, cell_id: str) -> Cell:
+    """A cell of the notebook; NotFound if the notebook has none by that id."""
+    return await _cell(db, notebook_id, cell_id)
 
 
 async def _count(db: AsyncSession, notebook_id: str) -> int:
@@ -157,6 +232,7 @@ async def insert_cell(
 ) -> Cell:
     """A new cell at *position* (None or past the end: at the end). Not committed."""
     check_kind(kind)
+    await lock(db, notebook_id)
     count = await _count(db, notebook_id)
     if position is None or position > count:
         position = count
@@ -193,6 +269,7 @@ async def update_cell(
 async def move_cell(db: AsyncSession, notebook_id: str, cell_id: str, position: int) -> Cell:
     """Move a cell to *position* (clamped to the notebook); the others close ranks. Not
     committed."""
+    await lock(db, notebook_id)
     cell = await _cell(db, notebook_id, cell_id)
     last = await _count(db, notebook_id) - 1
     target = max(0, min(position, last))
@@ -212,11 +289,36 @@ async def move_cell(db: AsyncSession, notebook_id: str, cell_id: str, position: 
 
 async def delete_cell(db: AsyncSession, notebook_id: str, cell_id: str) -> None:
     """Remove a cell; the cells after it move up. Not committed."""
+    await lock(db, notebook_id)
     cell = await _cell(db, notebook_id, cell_id)
     old = cell.position
     await db.delete(cell)
     await db.flush()
     await _shift(db, notebook_id, old + 1, _PARK, -1)
+
+
+async def replace(db: AsyncSession, notebook: Notebook, data: dict[str, Any]) -> Notebook:
+    """Give *notebook* (cells loaded) the title and cells of a ``snapshot``: its cells are
+    replaced by new rows, keeping the snapshot's cell ids. Not committed; the notebook comes
+    back loaded again."""
+    notebook.cells.clear()  # delete-orphan: the rows go at the flush
+    await db.flush()
+    notebook.title = str(data.get("title", notebook.title))
+    for position, given in enumerate(data.get("cells", [])):
+        cell = Cell(
+            notebook_id=notebook.id,
+            position=position,
+            kind=check_kind(given.get("kind", "code")),
+            source=given.get("source", ""),
+            outputs=list(given.get("outputs") or []),
+            execution_count=given.get("execution_count"),
+        )
+        # An id now taken elsewhere (only a copied notebook could do that) gets a fresh one.
+        if given.get("id") and await db.get(Cell, given["id"]) is None:
+            cell.id = given["id"]
+        db.add(cell)
+    await db.flush()
+    return await load(db, notebook.id)
 
 
 async def set_outputs(
@@ -242,9 +344,11 @@ async def changed(
     force_new: bool = False,
 ) -> Revision:
     """Record that *notebook* changed: a new revision, or the author's latest one extended if
-    it is younger than *window* seconds. The notebook's cells must be loaded. Not committed."""
+    it is younger than *window* seconds. The search index follows. The notebook's cells must be
+    loaded. Not committed."""
     notebook.updated = datetime.now(UTC)
     data = snapshot(notebook)
+    await search.index(db, notebook)
     latest = None
     if not force_new:
         latest = (

@@ -1,5 +1,179 @@
-"""REST routes: notebooks (being built)."""
+"""REST routes: notebooks on the bookshelf (list, folders, create, read, rename, move, delete).
 
-from fastapi import APIRouter
+Cells, sharing, revisions and search have their own modules; their routes are gathered here,
+so that the app includes one notebooks router.
+"""
 
-router = APIRouter()
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import delete, func, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from codenode.frontend import events, notebooks
+from codenode.frontend.access import Db, Owner, Reader, SignedIn, Writer
+from codenode.frontend.api import cells, revisions, search, sharing
+from codenode.frontend.api.changes import quoted, save, set_quietly, whole
+from codenode.frontend.db import Notebook, Share, User
+
+router = APIRouter(tags=["notebooks"])
+
+TITLE_CHARS, ENGINE_TYPE_CHARS = 500, 200
+
+Sort = Literal["title", "engine_type", "created", "updated"]
+Order = Literal["asc", "desc"]
+
+_SORTS: dict[str, Any] = {
+    "title": func.lower(Notebook.title),
+    "engine_type": Notebook.engine_type,
+    "created": Notebook.created,
+    "updated": Notebook.updated,
+}
+
+
+class NewNotebook(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    title: str = Field(max_length=TITLE_CHARS)
+    engine_type: str = Field(min_length=1, max_length=ENGINE_TYPE_CHARS)
+    location: str = Field("", max_length=notebooks.FOLDER_CHARS)
+
+
+class NotebookChange(BaseModel):
+    """Fields left out stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+    title: str | None = Field(None, max_length=TITLE_CHARS)
+    engine_type: str | None = Field(None, min_length=1, max_length=ENGINE_TYPE_CHARS)
+
+
+class Location(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    location: str = Field(max_length=notebooks.FOLDER_CHARS)
+
+
+def _ordered(sort: Sort, order: Order) -> list[ColumnElement[Any]]:
+    column = _SORTS[sort]
+    first = column.asc() if order == "asc" else column.desc()
+    return [first, Notebook.id.asc()]  # the id settles ties: a stable order for the UI
+
+
+@router.get("/notebooks")
+async def own_notebooks(
+    user: SignedIn,
+    db: Db,
+    location: str = Query("", max_length=200),
+    sort: Sort = "updated",
+    order: Order = "desc",
+) -> dict[str, Any]:
+    """The user's notebooks in one place: a folder, ``""`` (the top), ``trash`` or
+    ``archive``."""
+    found = await db.scalars(
+        select(Notebook)
+        .where(Notebook.owner_id == user.id, Notebook.location == location)
+        .order_by(*_ordered(sort, order))
+    )
+    return {"notebooks": [notebooks.notebook_dict(n, "owner") for n in found]}
+
+
+@router.get("/notebooks/shared")
+async def shared_notebooks(
+    user: SignedIn, db: Db, sort: Sort = "updated", order: Order = "desc"
+) -> dict[str, Any]:
+    """Notebooks others share with the user (not those in their owner's trash), with the
+    user's role and the owner's name."""
+    rows = await db.execute(
+        select(Notebook, Share.role, User.username)
+        .join(Share, Share.notebook_id == Notebook.id)
+        .join(User, User.id == Notebook.owner_id)
+        .where(Share.user_id == user.id, Notebook.location != "trash")
+        .order_by(*_ordered(sort, order))
+    )
+    return {
+        "notebooks": [
+            {**notebooks.notebook_dict(notebook, role), "owner": owner}
+            for notebook, role, owner in rows
+        ]
+    }
+
+
+@router.get("/folders")
+async def folders(user: SignedIn, db: Db) -> dict[str, Any]:
+    """The user's folders (those holding a notebook) with their notebook counts, and how many
+    notebooks are at the top, in the trash and in the archive."""
+    rows = await db.execute(
+        select(Notebook.location, func.count())
+        .where(Notebook.owner_id == user.id)
+        .group_by(Notebook.location)
+    )
+    counts: dict[str, int] = {location: count for location, count in rows}
+    return {
+        "top": counts.pop("", 0),
+        "trash": counts.pop("trash", 0),
+        "archive": counts.pop("archive", 0),
+        "folders": [{"name": name, "count": counts[name]} for name in sorted(counts)],
+    }
+
+
+@router.post("/notebooks", status_code=201)
+async def create_notebook(user: SignedIn, db: Db, body: NewNotebook) -> dict[str, Any]:
+    """A new notebook of the user's, with one empty code cell."""
+    location = notebooks.check_location(body.location)
+    notebook = await notebooks.create(
+        db, user.id, body.title, body.engine_type, [{"kind": "code"}], location
+    )
+    return await whole(db, notebook.id, "owner")
+
+
+@router.get("/notebooks/{notebook_id}")
+async def read_notebook(notebook_id: str, access: Reader, db: Db) -> dict[str, Any]:
+    """The notebook with its cells, the asker's role and the heading sections."""
+    return await whole(db, notebook_id, access.role)
+
+
+@router.patch("/notebooks/{notebook_id}")
+async def change_notebook(
+    request: Request, notebook_id: str, body: NotebookChange, access: Writer, db: Db
+) -> dict[str, Any]:
+    """Rename the notebook and/or change its engine type."""
+    await notebooks.lock(db, notebook_id)
+    notebook = access.notebook
+    await db.refresh(notebook)  # as it is now that this request holds it
+    said = []
+    if body.title is not None and body.title != notebook.title:
+        notebook.title = body.title
+        said.append(f"renamed to {quoted(body.title)}")
+    if body.engine_type is not None and body.engine_type != notebook.engine_type:
+        notebook.engine_type = body.engine_type
+        said.append(f"engine type set to {quoted(body.engine_type)}")
+    if said:
+        notebook = await save(request, db, access, "; ".join(said))
+        await request.app.state.hub.notify(notebook_id, events.notebook_updated(notebook))
+    return notebooks.notebook_dict(notebook, access.role)
+
+
+@router.put("/notebooks/{notebook_id}/location")
+async def move_notebook(
+    request: Request, notebook_id: str, body: Location, access: Owner, db: Db
+) -> dict[str, Any]:
+    """Put the notebook in a folder, at the top (``""``), in the ``trash`` or the
+    ``archive``. Where a notebook sits is not part of it: no revision is recorded."""
+    await set_quietly(db, access.notebook, location=notebooks.check_location(body.location))
+    await request.app.state.hub.notify(notebook_id, events.notebook_updated(access.notebook))
+    return notebooks.notebook_dict(access.notebook, access.role)
+
+
+@router.delete("/notebooks/{notebook_id}", status_code=204)
+async def delete_notebook(request: Request, notebook_id: str, access: Owner, db: Db) -> Response:
+    """Delete the notebook for good, with its cells, shares, revisions and search entry."""
+    await request.app.state.hub.forget(notebook_id)
+    # The database cascades to cells, shares, revisions and the search entry.
+    await db.execute(delete(Notebook).where(Notebook.id == notebook_id))
+    await db.commit()
+    return Response(status_code=204)
+
+
+for module in (cells, sharing, revisions, search):
+    router.include_router(module.router)

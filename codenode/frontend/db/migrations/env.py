@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 
 from codenode.frontend.db.database import create_engine
 from codenode.frontend.db.models import Base
+from codenode.frontend.search import include_name
 
 config = context.config
 url: str = config.attributes["url"]
@@ -28,6 +29,8 @@ def run_on(connection: Connection) -> None:
         # SQLite cannot ALTER most things: later migrations copy the table instead.
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        # Search's tables are made by hand (migration 0002), per database: not in the models.
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()
