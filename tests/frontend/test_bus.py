@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection
 
 from tests.frontend.live import Client, LiveFrontend, receive_until
@@ -268,3 +268,24 @@ def test_restart_and_stop_from_the_bus_and_the_api(frontend: LiveFrontend, owner
         assert text_of(run(bus, cell, "1+1"), cell) == "2\n"
     viewer = frontend.user()
     assert viewer.post(path + "/stop").status_code == 404  # no access at all
+
+
+def test_withdrawn_access_reaches_open_tabs(frontend: LiveFrontend, owner: Client) -> None:
+    notebook = frontend.notebook(owner.user["username"])  # type: ignore[index]
+    shares = f"/api/notebooks/{notebook['id']}/shares/"
+    helper = frontend.user()
+    name = helper.user["username"]  # type: ignore[index]
+    owner.ok("PUT", shares + name, json={"role": "collaborator"})
+    with opened(helper, notebook["id"]) as (bus, first):
+        assert first["notebook"]["role"] == "collaborator"
+        owner.ok("PUT", shares + name, json={"role": "viewer"})
+        assert receive_until(bus, lambda m: m.get("type") == "role")[-1]["role"] == "viewer"
+        bus.send(
+            json.dumps({"id": 3, "op": "evaluate", "cell_id": notebook["cells"][0], "source": "1"})
+        )
+        refused = receive_until(bus, lambda m: m.get("type") == "error")[-1]
+        assert refused["id"] == 3 and "read-only" in refused["message"]
+        assert owner.delete(shares + name).status_code == 204
+        with pytest.raises(ConnectionClosed) as closed:
+            receive_until(bus, lambda m: False)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403

@@ -57,7 +57,7 @@ async def shares(notebook_id: str, access: Owner, db: Db) -> dict[str, Any]:
 
 @router.put("/notebooks/{notebook_id}/shares/{username}")
 async def share(
-    notebook_id: str, username: str, body: ShareRole, access: Owner, db: Db
+    request: Request, notebook_id: str, username: str, body: ShareRole, access: Owner, db: Db
 ) -> dict[str, Any]:
     """Share the notebook with a user as a viewer or a collaborator (or change their role)."""
     user = await _someone_else(db, access, username)
@@ -67,11 +67,14 @@ async def share(
     else:
         existing.role = body.role
     await db.commit()
+    await request.app.state.hub.recheck(notebook_id)  # a collaborator made a viewer, say
     return {"username": user.username, "role": body.role}
 
 
 @router.delete("/notebooks/{notebook_id}/shares/{username}", status_code=204)
-async def unshare(notebook_id: str, username: str, access: Owner, db: Db) -> Response:
+async def unshare(
+    request: Request, notebook_id: str, username: str, access: Owner, db: Db
+) -> Response:
     """Stop sharing the notebook with a user."""
     user = await _someone_else(db, access, username)
     existing = await db.get(Share, (notebook_id, user.id))
@@ -79,6 +82,7 @@ async def unshare(notebook_id: str, username: str, access: Owner, db: Db) -> Res
         raise NotFound(f"this notebook is not shared with {username!r}")
     await db.delete(existing)
     await db.commit()
+    await request.app.state.hub.recheck(notebook_id)  # their open tabs close
     return Response(status_code=204)
 
 
@@ -90,4 +94,5 @@ async def public_link(
     read the notebook at GET /api/notebooks/{notebook_id}."""
     await set_quietly(db, access.notebook, public_link=body.enabled)
     await request.app.state.hub.notify(notebook_id, events.notebook_updated(access.notebook))
+    await request.app.state.hub.recheck(notebook_id)
     return notebooks.notebook_dict(access.notebook, access.role)

@@ -16,9 +16,11 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from codenode.frontend import events
+from codenode.frontend.access import role_on
 from codenode.frontend.backends.registry import BackendRegistry
 from codenode.frontend.bus.session import NotebookSession
 from codenode.frontend.config import FrontendConfig
+from codenode.frontend.db import Notebook
 
 log = logging.getLogger("codenode.frontend.bus")
 
@@ -91,6 +93,23 @@ class Hub:
         session.broadcast(event)
         for tab in list(session.tabs.values()):
             tab.send(await session.whole_notebook(tab))
+
+    async def recheck(self, notebook_id: str) -> None:
+        """Who may see the notebook changed: tabs keep the role they have now, and a tab that
+        lost its access is closed (code 4403)."""
+        session = self.notebooks.get(notebook_id)
+        if session is None:
+            return
+        async with self.sessions() as db:
+            notebook = await db.get(Notebook, notebook_id)
+            for tab in list(session.tabs.values()):
+                role = None if notebook is None else await role_on(db, notebook, tab.user)
+                if role is None:
+                    session.tabs.pop(tab.number, None)
+                    await tab.close(4403, "your access to this notebook was withdrawn")
+                elif role != tab.role:
+                    tab.role = role
+                    tab.send({"type": "role", "role": role})
 
     async def forget(self, notebook_id: str) -> None:
         """The notebook is deleted: stop its engine and close its tabs."""

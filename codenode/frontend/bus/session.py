@@ -433,6 +433,7 @@ class NotebookSession:
         for _, outputs in dirty:
             outputs.dirty = False
         async with self.hub.sessions() as db:
+            await notebooks.lock(db, self.notebook_id)  # writers of one notebook take turns
             for cell_id, outputs in dirty:
                 await notebooks.set_outputs(
                     db, cell_id, list(outputs.items), outputs.execution_count
