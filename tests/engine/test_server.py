@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -123,15 +124,20 @@ def test_interrupt_while_idle_is_harmless(engine: EngineClient) -> None:
 
 def test_completion_and_introspection_answer_while_busy(engine: EngineClient) -> None:
     engine.evaluate("import os")
-    request = engine.request("evaluate", code="import time\ntime.sleep(3)")
-    time.sleep(0.2)
-    start = time.monotonic()
-    reply = engine.call("complete", text="os.pa")
-    info = engine.call("introspect", expr="len")
-    answered = time.monotonic() - start
-    assert "path" in reply["matches"]
-    assert info["found"] is True
-    assert answered < 2.5  # long before the sleep ends
+    # The cell waits for a file that appears only after the answers came: if complete or
+    # introspect waited for the cell, this test would hang (and time out) instead.
+    gate = Path(tempfile.mkdtemp()) / "answered"
+    request = engine.request(
+        "evaluate",
+        code=f"import os, time\nwhile not os.path.exists({str(gate)!r}): time.sleep(0.01)",
+    )
+    seen: list[dict[str, Any]] = []
+    reply = engine.wait_for(engine.request("complete", text="os.pa"), "reply", seen.append)
+    info = engine.wait_for(engine.request("introspect", expr="len"), "reply", seen.append)
+    assert "path" in reply["content"]["matches"]
+    assert info["content"]["found"] is True
+    assert not [m for m in seen if m["type"] == "result"]  # the cell still runs
+    gate.touch()
     engine.wait_for(request, "result")
 
 
