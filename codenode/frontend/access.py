@@ -167,7 +167,7 @@ ACCESS_LEVELS: dict[Callable[..., Any], str] = {
     notebook_owner: "notebook_owner",
 }
 
-PLAIN_LEVELS = {"/api/openapi.json": "anyone"}
+PLAIN_LEVELS = {"/api/openapi.json": "anyone", "/static": "anyone"}
 """Routes that are not API routes (no dependencies to declare a level with)."""
 
 WEBSOCKET_LEVELS = {"/api/notebooks/{notebook_id}/bus": "notebook_reader"}

@@ -14,7 +14,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import codenode
@@ -28,6 +28,7 @@ from codenode.frontend.db import create_engine, session_factory
 from codenode.frontend.errors import FrontendError, TooManyAttempts
 from codenode.frontend.ratelimit import LoginLimits
 from codenode.frontend.sessions import SessionSigner
+from codenode.frontend.ui import pages
 
 
 def error_response(code: str, message: str, status: int) -> JSONResponse:
@@ -95,15 +96,7 @@ def create_app(config: FrontendConfig) -> FastAPI:
         """Whether the frontend answers."""
         return {"status": "ok", "version": codenode.__version__}
 
-    @app.get("/", include_in_schema=False, response_class=HTMLResponse)
-    async def home(user: access.Anyone) -> HTMLResponse:
-        """Until the browser UI lands: what runs here and where the API is."""
-        page = (
-            "<!doctype html><meta charset=utf-8><title>Codenode</title>"
-            f"<h1>Codenode {codenode.__version__}</h1>"
-            "<p>The frontend is running. The browser UI is being built; meanwhile the REST API "
-            'is described at <a href="/api/openapi.json">/api/openapi.json</a>.</p>'
-        )
-        return HTMLResponse(page, headers={"Content-Security-Policy": "default-src 'none'"})
+    app.include_router(pages.router)
+    app.mount("/static", pages.static_files(), name="static")
 
     return app
