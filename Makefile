@@ -12,17 +12,24 @@ SAGE_PACKAGES := passagemath-repl==10.8.13 passagemath-symbolics[maxima]==10.8.1
   passagemath-pari==10.8.13 passagemath-plot==10.8.13
 SAGE_STAMP := $(SAGE_VENV)/.installed-10.8.13-plot
 
-.PHONY: run test lint bench format clean sage-env
+# The browser UI: npm installs the pinned packages (package-lock.json), esbuild bundles them.
+UI_STAMP := node_modules/.installed
+UI_BUNDLE := codenode/frontend/ui/static/app.js
+UI_SOURCES := $(shell find codenode/frontend/ui/src -type f) codenode/frontend/ui/build.mjs
+# The browser tests drive Debian's chromium (never a downloaded browser).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test lint bench format clean sage-env ui chromium
 
 # Engines start faster from compiled modules, even where PYTHONDONTWRITEBYTECODE is set:
 # compile what changed since the last time before anything starts an engine.
 COMPILE := $(BIN)/python -m compileall -q codenode
 
-run: $(STAMP) sage-env
+run: $(STAMP) $(UI_BUNDLE) sage-env
 	$(COMPILE)
 	$(BIN)/codenode run
 
-test: $(STAMP) sage-env
+test: $(STAMP) $(UI_BUNDLE) chromium sage-env
 	$(COMPILE)
 	$(BIN)/pytest
 
@@ -33,7 +40,8 @@ sage-env:
 	  $(SAGE_VENV)/bin/python -m pip install --quiet $(SAGE_PACKAGES) && touch $(SAGE_STAMP); \
 	} || echo "passagemath could not be installed: the Sage tests will be skipped"
 
-lint: $(STAMP)
+lint: $(STAMP) $(UI_STAMP)
+	npm run --silent check
 	$(BIN)/ruff check codenode tests bench plugins
 	$(BIN)/ruff format --check codenode tests bench plugins
 	$(BIN)/mypy
@@ -42,9 +50,25 @@ format: $(STAMP)
 	$(BIN)/ruff format codenode tests bench plugins
 	$(BIN)/ruff check --fix codenode tests bench plugins
 
-bench: $(BENCH_STAMP)
+bench: $(BENCH_STAMP) $(UI_BUNDLE) chromium
 	$(COMPILE)
 	$(BIN)/python -m bench
+
+ui: $(UI_BUNDLE)
+
+$(UI_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(UI_BUNDLE): $(UI_STAMP) $(UI_SOURCES)
+	npm run --silent check
+	npm run --silent build
+
+chromium:
+	@test -x /usr/bin/chromium || { \
+	  echo "Installing Debian's chromium for the browser tests (once)"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -57,4 +81,4 @@ $(BENCH_STAMP): $(STAMP)
 	touch $@
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache node_modules codenode/frontend/ui/static
