@@ -15,10 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request, WebSocket
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel
-from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import HTTPConnection
 
 import codenode
@@ -27,6 +25,7 @@ from codenode.backend.cgroups import Cgroups
 from codenode.backend.errors import BackendError, Unauthorized
 from codenode.backend.plugins import PluginFolder
 from codenode.backend.table import EngineTable
+from codenode.web import answer_errors_as_json, error_response
 
 log = logging.getLogger("codenode.backend")
 UNAUTHORIZED = "a valid 'Authorization: Bearer <token>' header is required"
@@ -36,11 +35,6 @@ class StartRequest(BaseModel):
     """Body of POST /engines."""
 
     type: str
-
-
-def error_response(code: str, message: str, status: int) -> JSONResponse:
-    """The one shape of every error answer."""
-    return JSONResponse({"error": code, "message": message}, status_code=status)
 
 
 def create_app(plugins_dir: Path, token: str) -> FastAPI:
@@ -87,17 +81,7 @@ def create_app(plugins_dir: Path, token: str) -> FastAPI:
     async def backend_error(request: Request, exc: BackendError) -> JSONResponse:
         return error_response(exc.code, exc.message, exc.status)
 
-    @app.exception_handler(RequestValidationError)
-    async def bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
-            for error in exc.errors()
-        )
-        return error_response("bad_request", problems, 422)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return error_response(f"http_{exc.status_code}", str(exc.detail), exc.status_code)
+    answer_errors_as_json(app)
 
     @router.get("/health")
     async def health() -> dict[str, Any]:

@@ -62,8 +62,8 @@ class Interpreter:
         # An interrupt that came before user code started (the evaluation was queued or being
         # compiled): the next statement is interrupted as soon as it starts.
         self.interrupt_pending = False
-        # The exception that ended the last evaluation ({"ename", "evalue", "traceback"}), or None: the
-        # result dict stays the seed's, and the engine server adds this to its result message.
+        # The exception that ended the last evaluation ({"ename", "evalue", "traceback"}), or
+        # None: the result dict stays the seed's; the engine server adds this to its result.
         self.last_error: Optional[Dict[str, str]] = None
         # Applied to each cell's code before it is compiled (Sage's preparser, for one).
         self.transform: Optional[Callable[[str], str]] = None

@@ -13,9 +13,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import codenode
 from codenode.frontend import access
@@ -29,11 +27,7 @@ from codenode.frontend.errors import FrontendError, TooManyAttempts
 from codenode.frontend.ratelimit import LoginLimits
 from codenode.frontend.sessions import SessionSigner
 from codenode.frontend.ui import pages
-
-
-def error_response(code: str, message: str, status: int) -> JSONResponse:
-    """The one shape of every error answer."""
-    return JSONResponse({"error": code, "message": message}, status_code=status)
+from codenode.web import answer_errors_as_json, error_response
 
 
 def create_app(config: FrontendConfig) -> FastAPI:
@@ -73,17 +67,7 @@ def create_app(config: FrontendConfig) -> FastAPI:
             response.headers["Retry-After"] = str(exc.retry_after)
         return response
 
-    @app.exception_handler(RequestValidationError)
-    async def bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
-            for error in exc.errors()
-        )
-        return error_response("bad_request", problems, 422)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return error_response(f"http_{exc.status_code}", str(exc.detail), exc.status_code)
+    answer_errors_as_json(app)
 
     api = APIRouter(prefix="/api", dependencies=[Depends(access.check_csrf)])
     for module in (users, notebooks, engine, interchange, backends):

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.backend.conftest import TOKEN, Backend, python_plugin, start_backend
-from tests.frontend.conftest import POSTGRES_URL, _reset_postgres
+from tests.frontend.conftest import DATABASES, POSTGRES_URL, _reset_postgres
 from tests.frontend.live import in_database
 
 WRONG_TOKEN = "wrong-token-" + "z" * 20
@@ -29,17 +29,7 @@ def running_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backen
     backend.close()
 
 
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param(
-            "postgresql",
-            marks=pytest.mark.skipif(
-                not POSTGRES_URL, reason="CODENODE_TEST_POSTGRES_URL is not set"
-            ),
-        ),
-    ]
-)
+@pytest.fixture(params=DATABASES)
 def env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
     """The environment of a `codenode` command: a fresh home and an empty database."""
     (tmp_path / "home").mkdir()

@@ -17,23 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from codenode.frontend.db import Notebook, default_url
 from codenode.frontend.users import authenticate, by_name
-from tests.frontend.conftest import POSTGRES_URL, _reset_postgres
+from tests.frontend.conftest import DATABASES, POSTGRES_URL, _reset_postgres
 from tests.frontend.live import LiveFrontend, in_database
 
 PASSWORD = "a long enough password"
 
 
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param(
-            "postgresql",
-            marks=pytest.mark.skipif(
-                not POSTGRES_URL, reason="CODENODE_TEST_POSTGRES_URL is not set"
-            ),
-        ),
-    ]
-)
+@pytest.fixture(params=DATABASES)
 def site(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LiveFrontend]:
     """An environment whose `codenode` commands work on an empty database (not served)."""
     if request.param == "sqlite":

@@ -21,6 +21,14 @@ from tests.backend.conftest import TOKEN, Backend, python_plugin, start_backend
 from tests.frontend.live import LiveFrontend, register_backend
 
 POSTGRES_URL = os.environ.get("CODENODE_TEST_POSTGRES_URL", "")
+DATABASES = [
+    "sqlite",
+    pytest.param(
+        "postgresql",
+        marks=pytest.mark.skipif(not POSTGRES_URL, reason="CODENODE_TEST_POSTGRES_URL is not set"),
+    ),
+]
+"""The kinds of database every frontend test runs on (a fixture's params)."""
 
 
 async def _reset_postgres(url: str) -> None:
@@ -33,17 +41,7 @@ async def _reset_postgres(url: str) -> None:
         await engine.dispose()
 
 
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param(
-            "postgresql",
-            marks=pytest.mark.skipif(
-                not POSTGRES_URL, reason="CODENODE_TEST_POSTGRES_URL is not set"
-            ),
-        ),
-    ]
-)
+@pytest.fixture(params=DATABASES)
 def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """The URL of an empty database, on each kind of database the tests run on."""
     if request.param == "sqlite":
@@ -78,15 +76,7 @@ async def opened(url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
 
 @pytest.fixture(
     scope="module",
-    params=[
-        "sqlite",
-        pytest.param(
-            "postgresql",
-            marks=pytest.mark.skipif(
-                not POSTGRES_URL, reason="CODENODE_TEST_POSTGRES_URL is not set"
-            ),
-        ),
-    ],
+    params=DATABASES,
 )
 def frontend_database(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
