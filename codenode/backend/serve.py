@@ -73,6 +73,8 @@ def run(
         ssl_certfile=certfile,
         ssl_keyfile=keyfile,
         ws="websockets-sansio",
+        # Bus messages are small JSON: compressing each costs more CPU than it saves.
+        ws_per_message_deflate=False,
         lifespan="on",
     )
     server = uvicorn.Server(config)

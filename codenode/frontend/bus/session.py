@@ -266,6 +266,7 @@ class NotebookSession:
                     placement.bus_url,
                     additional_headers=placement.headers,
                     max_size=None,
+                    compression=None,  # small JSON messages: deflate costs more than it saves
                     open_timeout=10,
                     ping_interval=None,  # the frontend notices a lost backend by the socket
                 )

@@ -19,12 +19,25 @@ from codenode.frontend.interchange import (
     Snapshot,
     check_engine_type,
     html,
-    ipynb,
     percent,
 )
 
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
 """The largest file an import takes (notebooks with many images are large, but not this)."""
+
+
+# nbformat (through jsonschema) costs ~37 MiB and ~1.7 s to import: only when a .ipynb is
+# written or read, not in every frontend process at start.
+def _ipynb_dumps(snapshot: Snapshot) -> str:
+    from codenode.frontend.interchange import ipynb
+
+    return ipynb.dumps(snapshot)
+
+
+def _ipynb_read(text: str, name: str, default_engine_type: str) -> Imported:
+    from codenode.frontend.interchange import ipynb
+
+    return ipynb.read(text, name, default_engine_type)
 
 
 @dataclass(frozen=True)
@@ -37,13 +50,13 @@ class Format:
 
 
 FORMATS = {
-    "ipynb": Format(".ipynb", "application/x-ipynb+json", ipynb.dumps),
+    "ipynb": Format(".ipynb", "application/x-ipynb+json", _ipynb_dumps),
     "py": Format(".py", "text/x-python; charset=utf-8", percent.dumps),
     "html": Format(".html", "text/html; charset=utf-8", html.dumps),
 }
 
 READERS: dict[str, Callable[[str, str, str], Imported]] = {
-    ".ipynb": ipynb.read,
+    ".ipynb": _ipynb_read,
     ".py": percent.read,
 }
 """The formats an import reads, by file name suffix."""
