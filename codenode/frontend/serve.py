@@ -49,8 +49,8 @@ def serve(config: FrontendConfig, listener: socket.socket) -> None:
             log_level="info",
             access_log=False,  # request lines could carry notebook titles; they add little
             ws="websockets-sansio",
-        # Bus messages are small JSON: compressing each costs more CPU than it saves.
-        ws_per_message_deflate=False,
+            # Bus messages are small JSON: compressing each costs more CPU than it saves.
+            ws_per_message_deflate=False,
             lifespan="on",
         )
     )
