@@ -289,3 +289,14 @@ def test_withdrawn_access_reaches_open_tabs(frontend: LiveFrontend, owner: Clien
         with pytest.raises(ConnectionClosed) as closed:
             receive_until(bus, lambda m: False)
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+
+
+def test_completing_in_a_new_notebook_starts_its_engine(
+    frontend: LiveFrontend, owner: Client
+) -> None:
+    notebook = frontend.notebook(owner.user["username"])  # type: ignore[index]
+    with opened(owner, notebook["id"]) as (bus, first):
+        assert first["engine"]["state"] == "none"
+        bus.send(json.dumps({"id": 4, "op": "complete", "text": "import o", "cursor": 8}))
+        reply = receive_until(bus, lambda m: m.get("type") == "reply")[-1]
+        assert reply["id"] == 4 and "os" in reply["content"]["matches"]

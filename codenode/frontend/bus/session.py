@@ -130,11 +130,15 @@ class NotebookSession:
         await self._send_engine({"id": request_id, "op": "evaluate", "code": source})
 
     async def engine_request(self, tab: Tab, tab_id: int | None, message: dict[str, Any]) -> None:
-        """complete / introspect / input_reply: answered by the engine (none running: empty)."""
+        """complete / introspect / input_reply: answered by the engine. Completing in a
+        notebook that has no engine yet starts one (a writer asks: it is about to run code)."""
         op = message["op"]
-        if self.link is None or self.state in ("dead", "none", "starting"):
-            if op != "input_reply":
-                tab.send({"type": "reply", "id": tab_id, "op": op, "content": {}})
+        if op == "input_reply" and self.link is None:
+            return  # nothing is waiting for input
+        try:
+            await self.ensure_engine()
+        except FrontendError as exc:
+            tab.send({"type": "error", "id": tab_id, "message": exc.message})
             return
         forwarded = {
             k: v
