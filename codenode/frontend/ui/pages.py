@@ -58,6 +58,8 @@ def shell() -> str:
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         '<meta name="color-scheme" content="light dark">'
+        # No icon yet: an empty one, so that browsers do not ask for /favicon.ico (a 404).
+        '<link rel="icon" href="data:,">'
         f'<title>Codenode</title><link rel="stylesheet" href="/static/style.css?v={version}">'
         f'<script type="module" src="/static/app.js?v={version}"></script>'
         '</head><body><div id="app" aria-live="polite">Loading Codenode…</div></body></html>'
