@@ -44,6 +44,8 @@ export class NotebookEditor implements CellHost {
   private engine: EngineEvent = { type: "engine", state: "none" };
   private clipboard: { kind: CellKind; source: string } | null = null;
   private lastRun: string | null = null;
+  /** Cells whose next step waits for their first answer (see afterAnswer). */
+  private waiting = new Map<string, () => void>();
   private panel: HTMLElement | null = null;
   private loaded = false;
   private upgrading = false;
@@ -117,6 +119,7 @@ export class NotebookEditor implements CellHost {
       case "output": {
         const cell = this.byId.get(message.cell_id ?? this.lastRun ?? "");
         cell?.outputs.add(message.output);
+        if (cell) this.answered(cell.id);
         break;
       }
       case "input_request": {
@@ -126,6 +129,7 @@ export class NotebookEditor implements CellHost {
       }
       case "result": {
         const cell = this.byId.get(message.cell_id);
+        this.answered(message.cell_id);
         this.queue = this.queue.filter((id) => id !== message.cell_id);
         if (cell) {
           cell.outputs.removeInput();
@@ -428,6 +432,36 @@ export class NotebookEditor implements CellHost {
       if (cell.kind !== "code") this.select(cell, false);
       return;
     }
+    if (cell.kind === "code" && !questionCell(cell.source)) {
+      // Moving on (focusing the next cell's editor) takes the main thread for a while; the
+      // first answer usually comes within a few milliseconds, so show it first and move on
+      // right after it is painted (or after a short wait, whichever comes first).
+      this.afterAnswer(cell.id, () => this.advance(cell, advance));
+      return;
+    }
+    this.advance(cell, advance);
+  }
+
+  /** Run *then* once the cell's first output or result is painted, or after 50 ms. */
+  private afterAnswer(cellId: string, then: () => void): void {
+    let done = false;
+    const go = () => {
+      if (done) return;
+      done = true;
+      this.waiting.delete(cellId);
+      window.clearTimeout(timer);
+      requestAnimationFrame(() => window.setTimeout(then, 0)); // after the frame that paints it
+    };
+    const timer = window.setTimeout(go, 50);
+    this.waiting.get(cellId)?.();
+    this.waiting.set(cellId, go);
+  }
+
+  private answered(cellId: string): void {
+    this.waiting.get(cellId)?.();
+  }
+
+  private advance(cell: CellView, advance: Advance): void {
     const index = this.cells.indexOf(cell);
     const next = advance === "next" ? this.neighbour(cell, 1) : null;
     if (next) {
