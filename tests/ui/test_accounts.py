@@ -41,6 +41,7 @@ def test_sign_up_then_new_notebook_then_2_plus_2(
     expect(output(page, 0)).to_have_text("4")
     expect(first).to_have_attribute("data-state", "idle")
     expect(first.locator(".prompt")).to_contain_text("1")
+    expect(first.locator(".outputs")).to_have_attribute("data-out", "Out [1]")
     # Shift+Enter moves on, making a new cell at the end.
     expect(page.locator(".cell")).to_have_count(2)
     expect(page.locator(".save-state")).to_have_text("Saved")

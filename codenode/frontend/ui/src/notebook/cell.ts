@@ -235,11 +235,15 @@ export class CellView {
   private drawPrompt(): void {
     if (this.kind !== "code") {
       this.prompt.textContent = "";
+      this.outputs.setPrompt("");
       return;
     }
     const busy = this.state !== "idle";
     const count = busy ? "*" : this.executionCount ?? " ";
     this.prompt.textContent = this.host.numbering || busy ? `In [${count}]` : "";
+    // The engine writes a cell's value as its output: the output of cell n is "Out [n]".
+    const numbered = this.host.numbering && !busy && this.executionCount !== null;
+    this.outputs.setPrompt(numbered ? `Out [${this.executionCount}]` : "");
   }
 
   private onMouseDown(event: MouseEvent): void {

@@ -163,6 +163,13 @@ export class OutputArea {
     this.element.hidden = true;
   }
 
+  /** "Out [n]" beside the outputs (empty: none). Drawn by CSS from the attribute, so that it
+   * is never part of the outputs' text (copying an output copies only the output). */
+  setPrompt(text: string): void {
+    if (text) this.element.dataset.out = text;
+    else delete this.element.dataset.out;
+  }
+
   setAll(outputs: Output[]): void {
     this.clear();
     for (const output of outputs) this.add(output);
