@@ -53,6 +53,10 @@ def test_a_viewer_sees_it_read_only(
         button = toolbar(page, label)
         assert button.count() == 0 or button.is_disabled(), label
     screenshot(page, "read-only")
+    toolbar(page, "Revisions").click()  # a viewer may look at revisions, not revert
+    revisions = page.locator("dialog.revisions")
+    expect(revisions.locator(".revision").first).to_be_visible()
+    expect(revisions.get_by_role("button", name=re.compile("^Revert"))).to_have_count(0)
     stored = user.ok("GET", f"/api/notebooks/{notebook['id']}")
     assert [c["source"] for c in stored["cells"]] == ["shown = 42", "# Notes"]
 

@@ -78,7 +78,8 @@ export const renderNotebook: Page = (root, me, params) => {
     rename: (title) => editor.rename(title),
     engine: (op) => editor.engineControl(op),
     share: () => openShareDialog(notebookId),
-    revisions: () => openRevisionsDialog(notebookId, () => notify("Reverted: the notebook was reloaded.")),
+    revisions: () =>
+      openRevisionsDialog(notebookId, editor.locked ? null : () => notify("Reverted: the notebook was reloaded.")),
     addCell: () => editor.addCell(),
     deleteCell: () => editor.deleteCell(),
     moveCell: (by) => editor.move(undefined, by),

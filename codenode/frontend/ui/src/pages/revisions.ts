@@ -75,7 +75,8 @@ function snapshotView(revision: Revision, snapshot: Snapshot): HTMLElement {
   );
 }
 
-export function openRevisionsDialog(notebookId: string, onReverted: () => void): void {
+/** The notebook's revisions; *onReverted* null: the reader may only look (a viewer). */
+export function openRevisionsDialog(notebookId: string, onReverted: (() => void) | null): void {
   const base = `/api/notebooks/${encodeURIComponent(notebookId)}/revisions`;
   const { body, close } = openDialog("revisions", "Revisions");
   const error = new MessageLine("error");
@@ -90,7 +91,7 @@ export function openRevisionsDialog(notebookId: string, onReverted: () => void):
     try {
       await busy(button, () => post(`${base}/${revision.id}/revert`));
       close();
-      onReverted();
+      onReverted?.();
     } catch (failure) {
       error.showError(failure);
     }
@@ -108,6 +109,7 @@ export function openRevisionsDialog(notebookId: string, onReverted: () => void):
         button.focus();
       });
       revertButton.addEventListener("click", () => void revert(revision, revertButton));
+      revertButton.hidden = onReverted === null;
       snapshotPane.replaceChildren(
         h(
           "div",
@@ -130,6 +132,7 @@ export function openRevisionsDialog(notebookId: string, onReverted: () => void):
     const revertButton = h("button", { type: "button", "aria-label": `Revert to revision ${revision.id}` }, "Revert");
     viewButton.addEventListener("click", () => void view(revision, viewButton));
     revertButton.addEventListener("click", () => void revert(revision, revertButton));
+    revertButton.hidden = onReverted === null;
     return h(
       "li",
       { class: "revision", "data-revision-id": revision.id },
