@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from codenode.frontend.db import create_engine, default_url, session_factory, upgrade
 from tests.backend.conftest import TOKEN, Backend, python_plugin, start_backend
-from tests.frontend.live import LiveFrontend, register_backend
+from tests.frontend.live import LiveFrontend, off_loop, register_backend
 
 POSTGRES_URL = os.environ.get("CODENODE_TEST_POSTGRES_URL", "")
 DATABASES = [
@@ -47,17 +47,17 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
     if request.param == "sqlite":
         yield default_url(tmp_path)
         return
-    asyncio.run(_reset_postgres(POSTGRES_URL))
+    off_loop(asyncio.run, _reset_postgres(POSTGRES_URL))
     try:
         yield POSTGRES_URL
     finally:
-        asyncio.run(_reset_postgres(POSTGRES_URL))
+        off_loop(asyncio.run, _reset_postgres(POSTGRES_URL))
 
 
 @pytest.fixture
 def database_url(empty_database_url: str) -> str:
     """The URL of a database migrated to the newest schema."""
-    upgrade(empty_database_url)
+    off_loop(upgrade, empty_database_url)
     return empty_database_url
 
 
@@ -84,15 +84,15 @@ def frontend_database(
     """An empty, migrated database for one test module's frontend, of each kind."""
     if request.param == "sqlite":
         url = default_url(tmp_path_factory.mktemp("db"))
-        upgrade(url)
+        off_loop(upgrade, url)
         yield url
         return
-    asyncio.run(_reset_postgres(POSTGRES_URL))
-    upgrade(POSTGRES_URL)
+    off_loop(asyncio.run, _reset_postgres(POSTGRES_URL))
+    off_loop(upgrade, POSTGRES_URL)
     try:
         yield POSTGRES_URL
     finally:
-        asyncio.run(_reset_postgres(POSTGRES_URL))
+        off_loop(asyncio.run, _reset_postgres(POSTGRES_URL))
 
 
 @pytest.fixture(scope="module")

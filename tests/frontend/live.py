@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import itertools
 import json
 import os
@@ -33,9 +34,16 @@ async def _in_database(url: str, work: Any) -> Any:
         await engine.dispose()
 
 
+def off_loop(function: Any, *args: Any) -> Any:
+    """``function(*args)`` in a thread of its own: Playwright's sync API keeps an event loop
+    running in the test's thread, where ``asyncio.run`` (and Alembic's upgrade) refuse."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(function, *args).result()
+
+
 def in_database(url: str, work: Any) -> Any:
     """Run ``await work(session)`` on the database at *url*."""
-    return asyncio.run(_in_database(url, work))
+    return off_loop(asyncio.run, _in_database(url, work))
 
 
 def register_backend(database_url: str, name: str, url: str, token: str) -> None:
@@ -175,6 +183,10 @@ class LiveFrontend:
         first = self.process.stdout.readline()
         assert "listening on" in first, first + self.log()
         self.url = first.split("listening on ")[1].strip()
+        self.wait_for_health()
+
+    def wait_for_health(self) -> None:
+        """Until the frontend at self.url answers /api/health (20 s at most)."""
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             try:
@@ -182,7 +194,7 @@ class LiveFrontend:
                     return
             except httpx.TransportError:
                 time.sleep(0.05)
-        raise AssertionError("frontend did not answer /api/health\n" + self.log())
+        raise AssertionError(f"{self.url} did not answer /api/health\n" + self.log())
 
     def log(self) -> str:
         path = self.home / "frontend.log"

@@ -12,11 +12,8 @@ import os
 import secrets
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
-
-import httpx
 
 from codenode.frontend.db import default_url
 from codenode.frontend.sessions import SESSION_COOKIE
@@ -54,14 +51,7 @@ class Site(LiveFrontend):
                 self.url = line.split()[4]
             elif line.startswith("First admin:"):
                 self.admin_password = line.split()[-1]
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(self.url + "/api/health", timeout=5).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.05)
-        raise AssertionError("codenode run did not answer /api/health\n" + self.log())
+        self.wait_for_health()
 
     def log(self) -> str:
         path = self.home / "run.log"
