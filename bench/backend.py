@@ -267,7 +267,7 @@ class Codenode(Server):
         try:
             with self.bus(engine_id) as ws:
                 ws.send(json.dumps({"id": 1, "op": "evaluate", "code": "2+2"}))
-                _check_result(_receive(ws, lambda m: m.get("type") == "result" and m["id"] == 1))
+                _check_result(receive(ws, lambda m: m.get("type") == "result" and m["id"] == 1))
                 answered = time.perf_counter() - began
         finally:
             self.stop_engine(engine_id)
@@ -284,7 +284,7 @@ class Codenode(Server):
         engine_id = answer.json()["id"]
         try:
             with self.bus(engine_id) as ws:
-                _receive(ws, lambda m: m.get("type") == "state")  # sent to every new client
+                receive(ws, lambda m: m.get("type") == "state")  # sent to every new client
                 times = [self.add(ws, call) for call in range(scale.warmup + scale.calls)]
         finally:
             self.stop_engine(engine_id)
@@ -296,10 +296,10 @@ class Codenode(Server):
         request = json.dumps({"id": call, "op": "evaluate", "code": "2+2"})
         began = time.perf_counter()
         ws.send(request)
-        result = _receive(ws, lambda m: m.get("type") == "result" and m["id"] == call)
+        result = receive(ws, lambda m: m.get("type") == "result" and m["id"] == call)
         elapsed = time.perf_counter() - began
         _check_result(result)
-        _receive(ws, lambda m: m.get("type") == "state" and m["state"] == "idle")
+        receive(ws, lambda m: m.get("type") == "state" and m["state"] == "idle")
         return elapsed
 
     async def start_async(self, http: httpx.AsyncClient, began: float) -> tuple[str, float, float]:
@@ -439,9 +439,9 @@ class Jupyter(Server):
                 execute = self.execute("2+2")
                 ws.send(json.dumps(info))
                 ws.send(json.dumps(execute))
-                _receive(ws, _reply_to(info, "kernel_info_reply"))
+                receive(ws, _reply_to(info, "kernel_info_reply"))
                 answered = time.perf_counter() - began
-                _check_execute_result(_receive(ws, _reply_to(execute, "execute_result")))
+                _check_execute_result(receive(ws, _reply_to(execute, "execute_result")))
                 first_result = time.perf_counter() - began
         finally:
             self.stop_engine(kernel_id)
@@ -460,7 +460,7 @@ class Jupyter(Server):
             with self.channels(kernel_id) as ws:
                 info = self.message("kernel_info_request", {})
                 ws.send(json.dumps(info))
-                _receive(ws, _reply_to(info, "kernel_info_reply"))
+                receive(ws, _reply_to(info, "kernel_info_reply"))
                 times = [self.add(ws) for _ in range(scale.warmup + scale.calls)]
         finally:
             self.stop_engine(kernel_id)
@@ -489,10 +489,10 @@ class Jupyter(Server):
 
         began = time.perf_counter()
         ws.send(text)
-        _receive(ws, has("execute_result", "execute_reply"))
+        receive(ws, has("execute_result", "execute_reply"))
         elapsed = time.perf_counter() - began
         if "status" not in seen:
-            _receive(ws, has("status"))
+            receive(ws, has("status"))
         _check_execute_result(seen["execute_result"])
         reply = seen["execute_reply"]["content"]
         if reply["status"] != "ok":
@@ -527,7 +527,7 @@ class Jupyter(Server):
 # -- messages --------------------------------------------------------------------------------
 
 
-def _receive(ws: ClientConnection, wanted: Callable[[Message], bool]) -> Message:
+def receive(ws: ClientConnection, wanted: Callable[[Message], bool]) -> Message:
     """Read messages until one is wanted; BenchError after TIMEOUT seconds."""
     deadline = time.monotonic() + TIMEOUT
     while True:

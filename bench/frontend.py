@@ -40,7 +40,7 @@ from websockets.asyncio.client import connect as connect_async
 from websockets.sync.client import ClientConnection, connect
 
 from bench import backend
-from bench.backend import TIMEOUT, Codenode, Jupyter, Server
+from bench.backend import TIMEOUT, Codenode, Jupyter, Server, receive
 from bench.contenders import BenchError
 from bench.engine import compile_codenode
 from bench.memory import Memory, memory_of
@@ -221,7 +221,7 @@ class Frontend(Server):
             proxy=None,
             open_timeout=TIMEOUT,
         ) as ws:
-            _receive(ws, lambda m: m.get("type") == "notebook")
+            receive(ws, lambda m: m.get("type") == "notebook")
             for call in range(warmup):
                 self.add(ws, notebook, call)
             before = self.cpu_seconds()
@@ -273,10 +273,10 @@ class Frontend(Server):
             return is_idle(message)
 
         ws.send(request)
-        _receive(ws, result)
+        receive(ws, result)
         elapsed = time.perf_counter() - began
         check(seen, notebook)
-        _receive(ws, idle)
+        receive(ws, idle)
         return elapsed
 
 
@@ -297,18 +297,6 @@ def check(messages: list[Message], notebook: Notebook) -> None:
     )
     if printed != "4\n" or "error" in messages[-1]:
         raise BenchError(f"the frontend answered 2+2 with {messages!r}")
-
-
-def _receive(ws: ClientConnection, wanted: Callable[[Message], bool]) -> Message:
-    """Read messages until one is wanted; BenchError after TIMEOUT seconds."""
-    deadline = time.monotonic() + TIMEOUT
-    while True:
-        try:
-            message: Message = json.loads(ws.recv(timeout=max(deadline - time.monotonic(), 0)))
-        except TimeoutError:
-            raise BenchError(f"no awaited message in {TIMEOUT:g} s") from None
-        if wanted(message):
-            return message
 
 
 # -- many notebooks at once --------------------------------------------------------------------

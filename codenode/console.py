@@ -93,7 +93,7 @@ def main() -> None:
         info = engine.call("info")
         print(
             f"Codenode console: Python {info['language_version']} engine, pid {info['pid']}.\n"
-            "The web frontend and the backend are not built yet; this drives an engine directly.\n"
+            "This drives an engine directly, without a backend (codenode run gives the web UI).\n"
             "A blank line runs a multi-line cell; name? shows help; "
             "Ctrl-C interrupts; Ctrl-D quits."
         )

@@ -3,7 +3,7 @@
 import { del, get, post } from "../api";
 import { h } from "../dom";
 import { confirmDialog } from "./dialog";
-import { busy, MessageLine } from "./feedback";
+import { busy, Feedback } from "./feedback";
 import { field, form } from "./form";
 import { formatBytes, formatDate, formatDuration } from "./format";
 
@@ -33,18 +33,12 @@ interface Engine {
 const path = (name: string) => `/api/backends/${encodeURIComponent(name)}`;
 
 export function backendsSection(): HTMLElement {
-  const error = new MessageLine("error");
-  const status = new MessageLine("status");
+  const feedback = new Feedback();
+  const { error, status } = feedback;
   const listSlot = h("div", { class: "backend-list" }, h("p", { class: "help" }, "Loading…"));
 
-  const report = (text: string) => {
-    error.clear();
-    status.show(text);
-  };
-  const fail = (failure: unknown) => {
-    status.clear();
-    error.showError(failure);
-  };
+  const report = (text: string) => feedback.report(text);
+  const fail = (failure: unknown) => feedback.fail(failure);
 
   function enginesPanel(backend: Backend): HTMLElement {
     const slot = h("div", { class: "table-scroll" }, h("p", { class: "help" }, "Loading engines…"));

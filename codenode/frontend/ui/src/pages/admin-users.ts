@@ -1,7 +1,7 @@
 // Admin: the users. Add one, disable or enable, make or unmake an admin.
 import { get, patch, post, type User } from "../api";
 import { h } from "../dom";
-import { busy, MessageLine } from "./feedback";
+import { busy, Feedback } from "./feedback";
 import { field, form } from "./form";
 import { timeElement } from "./format";
 
@@ -11,18 +11,12 @@ interface Account extends User {
 }
 
 export function usersSection(me: User): HTMLElement {
-  const error = new MessageLine("error");
-  const status = new MessageLine("status");
+  const feedback = new Feedback();
+  const { error, status } = feedback;
   const tableSlot = h("div", { class: "table-scroll" }, h("p", { class: "help" }, "Loading…"));
 
-  const report = (text: string) => {
-    error.clear();
-    status.show(text);
-  };
-  const fail = (failure: unknown) => {
-    status.clear();
-    error.showError(failure);
-  };
+  const report = (text: string) => feedback.report(text);
+  const fail = (failure: unknown) => feedback.fail(failure);
 
   type Change = Partial<Pick<Account, "is_admin" | "disabled">>;
 

@@ -50,3 +50,20 @@ export async function busy<T>(button: HTMLButtonElement, action: () => Promise<T
     button.disabled = false;
   }
 }
+
+/** An error line and a status line that take turns: a success clears the last error, and a
+ * failure the last success. */
+export class Feedback {
+  readonly error = new MessageLine("error");
+  readonly status = new MessageLine("status");
+
+  report(text: string): void {
+    this.error.clear();
+    this.status.show(text);
+  }
+
+  fail(failure: unknown): void {
+    this.status.clear();
+    this.error.showError(failure);
+  }
+}

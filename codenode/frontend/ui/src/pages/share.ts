@@ -3,7 +3,7 @@
 import { del, get, put } from "../api";
 import { h } from "../dom";
 import { openDialog } from "./dialog";
-import { busy, MessageLine } from "./feedback";
+import { busy, Feedback } from "./feedback";
 import { field, form } from "./form";
 
 type Role = "viewer" | "collaborator";
@@ -29,8 +29,8 @@ function roleSelect(name: string, label: string, value: Role): HTMLSelectElement
 export function openShareDialog(notebookId: string): void {
   const base = `/api/notebooks/${encodeURIComponent(notebookId)}`;
   const { body } = openDialog("share", "Share this notebook");
-  const error = new MessageLine("error");
-  const status = new MessageLine("status");
+  const feedback = new Feedback();
+  const { error, status } = feedback;
   const list = h("ul", { class: "shares", "aria-label": "People with access" });
   const username = field("username", "Username", { autocomplete: "off", maxlength: 150 });
   const roleId = "share-new-role";
@@ -50,14 +50,8 @@ export function openShareDialog(notebookId: string): void {
   const linkRow = h("div", { class: "public-link-row" }, publicLink, copy);
   linkRow.hidden = true;
 
-  const report = (text: string) => {
-    error.clear();
-    status.show(text);
-  };
-  const fail = (failure: unknown) => {
-    status.clear();
-    error.showError(failure);
-  };
+  const report = (text: string) => feedback.report(text);
+  const fail = (failure: unknown) => feedback.fail(failure);
 
   function row(share: Share): HTMLLIElement {
     const select = roleSelect(`role-${share.username}`, `Role of ${share.username}`, share.role);
