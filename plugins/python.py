@@ -4,6 +4,7 @@ A copy of this file in a backend's plug-in folder can be edited like any plug-in
 docs/plugins.md for every attribute.
 """
 
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -14,6 +15,9 @@ from codenode.backend.enginetype import EngineType, Limits
 # folder that holds the package this backend runs (a checkout, or site-packages).
 CODENODE_PATH = str(Path(codenode.__file__).resolve().parent.parent)
 
+# What notebooks use most, where this Python has it (an absent module is skipped).
+PRELOAD = ["numpy", "matplotlib"]
+
 python = EngineType(
     name="python",
     description=f"Python {sys.version_info.major}.{sys.version_info.minor}",
@@ -23,6 +27,10 @@ python = EngineType(
     # memory_mb caps address space, not resident memory: numpy and threads reserve far more
     # than they touch, so leave room above what a cell really uses.
     limits=Limits(memory_mb=4096, cpu_seconds=None, processes=256, open_files=1024),
-    pool=1,  # one engine kept ready: opening a notebook does not wait for a start
     requires=["codenode.engine"],  # listed unavailable, with the reason, if PYTHONPATH is wrong
+    # Engines are forked from a warm template (docs/templates.md): a start takes milliseconds,
+    # so no pool of ready engines is needed. The template preloads what it finds here of
+    # PRELOAD: engines import those instantly and share their memory.
+    templated=True,
+    preload=[name for name in PRELOAD if importlib.util.find_spec(name) is not None],
 )

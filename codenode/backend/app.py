@@ -91,7 +91,12 @@ def create_app(plugins_dir: Path, token: str) -> FastAPI:
     @router.get("/engine-types")
     async def engine_types() -> dict[str, Any]:
         """Engine types from the plug-in files, and the files that are broken."""
-        return plugins.listing()
+        listing = plugins.listing()
+        for shown in listing["types"]:
+            template = table.templates.describe(shown["name"])
+            if template is not None:
+                shown["template"] = template
+        return listing
 
     @router.get("/engines")
     async def list_engines() -> dict[str, Any]:

@@ -17,20 +17,23 @@ import signal
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from codenode.backend.cgroups import Cgroups
 from codenode.backend.enginetype import EngineType
 from codenode.backend.errors import EngineStartError
-from codenode.backend.launch import explain_exit, launch, signal_name
+from codenode.backend.launch import EngineProcess, Launched, explain_exit, launch, signal_name
 from codenode.protocol import engine as wire
 
 log = logging.getLogger("codenode.backend")
 Message = dict[str, Any]
 FINAL_TYPES = ("result", "reply", "error")
 STDERR_LINES = 20
+# Starts an engine process: exec (launch.launch) or a fork from a template (templates.py).
+Launcher = Callable[[EngineType, Sequence[Path], bool], Awaitable[Launched]]
 ASK_SECONDS = 1.0  # for each step of stopping
 TERM_SECONDS = 2.0
 
@@ -58,8 +61,15 @@ class Route:
 class Engine:
     """One engine process of one type, under supervision. See the module docstring."""
 
-    def __init__(self, engine_type: EngineType, cgroups: Cgroups | None = None) -> None:
+    def __init__(
+        self,
+        engine_type: EngineType,
+        cgroups: Cgroups | None = None,
+        launcher: Launcher = launch,
+    ) -> None:
         self.id = uuid.uuid4().hex[:16]
+        self.launcher = launcher
+        self.forked = False
         self.cgroups = cgroups
         self.type = engine_type
         self.state = "starting"
@@ -69,7 +79,7 @@ class Engine:
         self.exit: dict[str, Any] = {}
         self.subscribers: set[Subscriber] = set()
         self.evaluations = 0
-        self._process: asyncio.subprocess.Process | None = None
+        self._process: EngineProcess | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._routes: dict[int, Route] = {}
         self._ids = itertools.count(1)
@@ -87,8 +97,9 @@ class Engine:
         self.died = asyncio.Event()
         procs = [] if self.cgroups is None else self.cgroups.create(self.id, self.type.limits)
         in_cgroup = self.cgroups is not None and self.cgroups.has("memory")
-        launched = await launch(self.type, procs, memory_in_cgroup=in_cgroup)
+        launched = await self.launcher(self.type, procs, in_cgroup)
         self._process = launched.process
+        self.forked = launched.forked
         self.pid = launched.process.pid
         self.started = self.last_activity = time.time()
         reader, self._writer = await asyncio.open_unix_connection(sock=launched.sock)
@@ -280,6 +291,7 @@ class Engine:
             "type": self.type.name,
             "state": self.state,
             "pid": self.pid,
+            "forked": self.forked,
             "started": self.started,
             "last_activity": self.last_activity,
             "rss_bytes": _rss_bytes(self.pid) if self.state != "dead" else 0,

@@ -17,7 +17,8 @@ at top level is one engine type. The whole recipe for a new kind of engine:
 The backend starts ``bin`` with ``args`` and ``--fd N`` appended (N: the engine's socket; see
 docs/engine-protocol.md), in the working directory ``path``, with ``env`` added to a clean,
 minimal environment: nothing of the backend's own environment (its token least of all)
-reaches an engine.
+reaches an engine. A ``templated`` type is started that way once, with ``--template-fd N``,
+as a template that forks its engines (docs/templates.md).
 """
 
 from __future__ import annotations
@@ -67,6 +68,10 @@ class EngineType:
     start_timeout: float = 10.0  # seconds until the engine must say ready
     # Modules bin's Python must be able to import; the type is listed unavailable otherwise.
     requires: list[str] = field(default_factory=list)
+    # Engines are forked from a warm template process (the engine must speak the template
+    # protocol: docs/templates.md); preload: modules the template imports for all of them.
+    templated: bool = False
+    preload: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         _check_name(self.name)
@@ -89,6 +94,12 @@ class EngineType:
             "start_timeout must be a number of seconds from 0 to 600",
         )
         _check(_is_str_list(self.requires), "requires must be a list of module names")
+        _check(isinstance(self.templated, bool), "templated must be True or False")
+        _check(
+            _is_str_list(self.preload) and all(_is_module_name(m) for m in self.preload),
+            "preload must be a list of module names",
+        )
+        _check(self.templated or not self.preload, "preload needs templated=True")
 
     @property
     def working_directory(self) -> str:
@@ -97,7 +108,7 @@ class EngineType:
 
     def summary(self) -> dict[str, Any]:
         """The fields a listing shows."""
-        return {"name": self.name, "description": self.description}
+        return {"name": self.name, "description": self.description, "templated": self.templated}
 
 
 def _check(condition: bool, message: str) -> None:
@@ -112,6 +123,10 @@ def _check_name(name: object) -> None:
         set(name) <= NAME_CHARACTERS,
         f"name {name!r} may hold only lowercase letters, digits, '-', '_' and '.'",
     )
+
+
+def _is_module_name(name: str) -> bool:
+    return all(part.isidentifier() for part in name.split("."))
 
 
 def _is_str_list(value: object) -> bool:

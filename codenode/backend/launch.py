@@ -15,6 +15,7 @@ import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from codenode.backend.enginetype import EngineType, Limits
 
@@ -25,12 +26,25 @@ PR_SET_PDEATHSIG = 1
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
+class EngineProcess(Protocol):
+    """What the backend uses of an engine's process, started (asyncio's) or forked."""
+
+    @property
+    def pid(self) -> int: ...
+    @property
+    def returncode(self) -> int | None: ...
+    @property
+    def stderr(self) -> asyncio.StreamReader | None: ...
+    async def wait(self) -> int: ...
+
+
 @dataclass
 class Launched:
     """A just-started engine process and the backend's end of its socket."""
 
-    process: asyncio.subprocess.Process
+    process: EngineProcess
     sock: socket.socket
+    forked: bool = False  # from a template (templates.py), rather than started by exec
 
 
 def engine_environment(engine_type: EngineType) -> dict[str, str]:
@@ -46,27 +60,42 @@ def engine_environment(engine_type: EngineType) -> dict[str, str]:
     return env
 
 
-def limiter(limits: Limits, memory_in_cgroup: bool = False) -> Callable[[], None]:
-    """What the child runs between fork and exec: its rlimits, and death with the backend.
+def rlimits(limits: Limits, memory_in_cgroup: bool = False) -> dict[str, tuple[int, int]]:
+    """The OS limits of an engine, (soft, hard) by the name of the resource module's constant.
 
     With a memory cgroup, memory is limited by what the engine really uses; without one, by
     its address space (RLIMIT_AS), a cruder measure.
     """
-    pairs: list[tuple[int, int]] = []
+    chosen: dict[str, tuple[int, int]] = {}
     if limits.memory_mb is not None and not memory_in_cgroup:
-        pairs.append((resource.RLIMIT_AS, limits.memory_mb * 1024 * 1024))
+        chosen["RLIMIT_AS"] = (limits.memory_mb * 1024 * 1024,) * 2
     if limits.cpu_seconds is not None:
-        pairs.append((resource.RLIMIT_CPU, limits.cpu_seconds))
+        # SIGXCPU at the soft limit says why; at a hard limit as high, the kernel would send
+        # SIGKILL instead, which reads like running out of memory.
+        chosen["RLIMIT_CPU"] = (limits.cpu_seconds, limits.cpu_seconds + 1)
     if limits.processes is not None:
-        pairs.append((resource.RLIMIT_NPROC, limits.processes))
+        chosen["RLIMIT_NPROC"] = (limits.processes,) * 2
     if limits.open_files is not None:
-        pairs.append((resource.RLIMIT_NOFILE, limits.open_files))
+        chosen["RLIMIT_NOFILE"] = (limits.open_files,) * 2
+    return chosen
+
+
+def die_with_backend() -> None:
+    """In a child between fork and exec: if the backend dies, even by SIGKILL, so does it."""
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+def limiter(limits: Limits, memory_in_cgroup: bool = False) -> Callable[[], None]:
+    """What an engine runs between fork and exec: death with the backend, then its rlimits."""
+    pairs = [
+        (getattr(resource, name), value)
+        for name, value in rlimits(limits, memory_in_cgroup).items()
+    ]
 
     def apply() -> None:
-        # If the backend dies, even by SIGKILL, the kernel kills the engine: no orphans.
-        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        die_with_backend()
         for which, value in pairs:
-            resource.setrlimit(which, (value, value))
+            resource.setrlimit(which, value)
 
     return apply
 

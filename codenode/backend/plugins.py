@@ -84,7 +84,7 @@ class PluginFolder:
         logger: logging.Logger | None = None,
     ) -> None:
         self.folder = Path(folder)
-        self.on_change = on_change  # called after a reload that changed the listing
+        self.on_change = on_change  # called after a reload that changed a declaration
         self.log = logger or logging.getLogger(__name__)
         self._types: dict[str, Declared] = {}
         self._errors: list[PluginError] = []
@@ -113,7 +113,8 @@ class PluginFolder:
     async def load(self) -> None:
         """Load every plug-in file afresh and replace the current state in one step."""
         async with self._lock:
-            before = self.listing()
+            # Declarations too: a changed preload or limit shows nowhere in the listing.
+            before = (self.listing(), self._types)
             snapshot = _snapshot(self.folder)
             names = [entry[0] for entry in snapshot or ()]
             results = await asyncio.gather(*(_load_file(self.folder / name) for name in names))
@@ -125,7 +126,7 @@ class PluginFolder:
             }
             self._report(types, errors, snapshot)
             self._types, self._errors, self._snapshot = types, errors, snapshot
-        if self.on_change is not None and self.listing() != before:
+        if self.on_change is not None and (self.listing(), self._types) != before:
             try:
                 self.on_change()
             except Exception:

@@ -6,9 +6,10 @@ import asyncio
 import logging
 
 from codenode.backend.cgroups import Cgroups
-from codenode.backend.engines import Engine
+from codenode.backend.engines import Engine, Launcher
 from codenode.backend.enginetype import EngineType
 from codenode.backend.errors import BackendError
+from codenode.backend.launch import launch
 
 log = logging.getLogger("codenode.backend")
 
@@ -16,8 +17,9 @@ log = logging.getLogger("codenode.backend")
 class Pool:
     """Keeps ``engine_type.pool`` ready engines of each type; hands them out one at a time."""
 
-    def __init__(self, cgroups: Cgroups | None = None) -> None:
+    def __init__(self, cgroups: Cgroups | None = None, launcher: Launcher = launch) -> None:
         self.cgroups = cgroups
+        self.launcher = launcher
         self._ready: dict[str, list[Engine]] = {}
         self._filling: dict[str, asyncio.Task[None]] = {}
         self._stopping: set[asyncio.Task[None]] = set()  # kept so they are not collected early
@@ -54,7 +56,7 @@ class Pool:
             ready.remove(stale)
             await stale.stop()
         while len(ready) < engine_type.pool:
-            engine = Engine(engine_type, self.cgroups)
+            engine = Engine(engine_type, self.cgroups, self.launcher)
             try:
                 await engine.start()
             except (BackendError, OSError) as exc:

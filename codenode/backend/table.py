@@ -1,4 +1,5 @@
-"""The engines of one backend: start one of a type (from the pool when it can), find, stop."""
+"""The engines of one backend: start one of a type (from the pool, a template or exec), find,
+stop."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from codenode.backend.engines import Engine
 from codenode.backend.errors import EngineTypeUnavailable, UnknownEngine, UnknownEngineType
 from codenode.backend.plugins import PluginFolder
 from codenode.backend.pool import Pool
+from codenode.backend.templates import Templates
 
 REFILL_DELAY = 0.5  # seconds from handing out a pooled engine to starting its replacement
 
@@ -20,14 +22,17 @@ class EngineTable:
     def __init__(self, plugins: PluginFolder, cgroups: Cgroups | None = None) -> None:
         self.plugins = plugins
         self.cgroups = cgroups
-        self.pool = Pool(cgroups)
+        self.templates = Templates()
+        self.pool = Pool(cgroups, self.templates.launch)
         self.engines: dict[str, Engine] = {}
         self.starts: Counter[str] = Counter()
         self.deaths: Counter[str] = Counter()
         self._evaluations_of_stopped: Counter[str] = Counter()
 
     def refill(self) -> None:
-        """Bring every available type's pool to its size (after the plug-ins changed)."""
+        """Templates and pools for the available types as declared now (the plug-ins changed)."""
+        available = [d.type for d in self.plugins.types().values() if d.available]
+        self.templates.sync(available)
         pooled = set()
         for declared in self.plugins.types().values():
             if declared.available and declared.type.pool > 0:
@@ -44,7 +49,7 @@ class EngineTable:
             raise EngineTypeUnavailable(type_name, declared.reason or "unknown reason")
         engine = self.pool.take(declared.type)
         if engine is None:
-            engine = Engine(declared.type, self.cgroups)
+            engine = Engine(declared.type, self.cgroups, self.templates.launch)
             await engine.start()
         if declared.type.pool > 0:
             self.pool.fill(declared.type, delay=REFILL_DELAY)
@@ -83,5 +88,6 @@ class EngineTable:
             self.pool.close(), *(engine.stop() for engine in self.engines.values())
         )
         self.engines.clear()
+        await self.templates.close()
         if self.cgroups is not None:
             self.cgroups.close()

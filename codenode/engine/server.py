@@ -3,7 +3,8 @@
 Threads, not asyncio (every engine pays for its imports). The main thread runs evaluations one
 at a time, so that SIGINT lands in user code as KeyboardInterrupt; a receiver thread reads
 requests and answers complete, introspect and info at once through a helper thread, so those
-work while code runs. When the parent's end of the socket closes, the process exits at once.
+work while code runs. When the parent's end of the socket closes, the process exits at once,
+and takes the processes it started with it (see parent_gone).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from _socket import socket
     from types import FrameType
-    from typing import Any, Callable, Dict, Optional
+    from typing import Any, Callable, Dict, NoReturn, Optional
 
     Message = Dict[str, Any]
 
@@ -47,7 +48,18 @@ class Connection:
             with self._lock:
                 self.sock.sendall(frame)
         except OSError:
-            os._exit(0)
+            parent_gone()
+
+
+def parent_gone() -> NoReturn:
+    """The backend is gone: end this engine and what it started, now (no orphans).
+
+    The receiver thread notices even while user code runs. An engine that leads its own process
+    group (as every engine a backend starts or forks does) kills the whole group.
+    """
+    if os.getpgrp() == os.getpid():
+        os.killpg(0, signal.SIGKILL)
+    os._exit(0)
 
 
 class EngineServer:
@@ -142,8 +154,8 @@ class EngineServer:
                 continue
             except OSError:
                 message = None
-            if message is None:  # the parent is gone: no orphan engines
-                os._exit(0)
+            if message is None:
+                parent_gone()
             problem = _check_request(message)
             if problem is not None:
                 self.connection.send(

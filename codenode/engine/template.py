@@ -1,53 +1,42 @@
-"""``python -m codenode.engine.template --control-fd N [--preload MODULES]``: a warm engine
-template that forks engines (groundwork for issue 6; the backend does not use it yet).
+"""A warm engine template: ``python -m codenode.engine --template-fd N [--preload MODULES]``.
 
-The template is started like an engine, imports the engine and the modules to preload, says
-ready on its control socket (a SOCK_SEQPACKET socket: one JSON object per packet) and waits.
-It never runs user code. For each ``{"op": "fork", "id": ID, "output_limit"?: N}`` packet, which
-carries an engine socket as SCM_RIGHTS, it forks: the child becomes an ordinary engine on that
-socket (its own session, default signal handlers, no descriptor but 0, 1, 2 and its socket,
-fresh random seeds, a fresh namespace) and the template answers ``{"type": "forked", "id",
-"pid"}``. The template reaps its children and reports each end as ``{"type": "exited", "pid",
-"exit_code"}`` or ``{..., "signal"}``. When its control socket closes it exits; the engines it
-forked live on until their own sockets close.
+A backend starts the template exactly as it would start an engine of the type (bin, args, env,
+working directory), with ``--template-fd`` instead of ``--fd``. The template imports the engine,
+the modules to preload and the type's transform, says ready on its control socket (a
+SOCK_SEQPACKET socket: one JSON object per packet) and waits. It never runs user code.
+
+For each ``{"op": "fork", "id": ID, "rlimits"?: {NAME: [SOFT, HARD]}, "cgroups"?: [PATH]}`` packet, which
+carries the engine's socket and the write end of its stderr pipe as SCM_RIGHTS, it forks and
+answers ``{"type": "forked", "id", "pid"}``. The child becomes an ordinary engine on that socket:
+its own session and process group, default signal handlers, no descriptor but 0, 1, 2 and its
+socket, the type's limits, fresh random seeds and a fresh namespace. The template reaps its
+children and reports each end as ``{"type": "exited", "pid", "exit_code"}`` or ``{..., "signal"}``.
+When its control socket closes it exits; the engines it forked live on until their own sockets
+close. See docs/engine-protocol.md and docs/templates.md.
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import os
+import resource
+import select
 import signal
 import sys
 
-# The C module, as in codenode.engine.__main__: socket.py costs start time.
+# The C module, as in startup.py: socket.py costs start time.
 from _socket import CMSG_SPACE, SCM_RIGHTS, SOL_SOCKET, socket
 
-from codenode.engine.output import DEFAULT_OUTPUT_LIMIT
-from codenode.engine.server import EngineServer
+from codenode.engine.startup import serve_engine
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Dict, List
 
-USAGE = "usage: python -m codenode.engine.template --control-fd N [--preload MOD,MOD]\n"
-POLL_SECONDS = 0.2  # how often children are reaped while no request comes
-
-
-def parse(argv: List[str]) -> Dict[str, Any]:
-    options: Dict[str, Any] = {"control-fd": -1, "preload": ""}
-    args = list(argv)
-    while args:
-        name = args.pop(0)
-        if not name.startswith("--") or name[2:] not in options or not args:
-            raise SystemExit(USAGE + "unexpected argument: %s" % name)
-        options[name[2:]] = args.pop(0)
-    try:
-        options["control-fd"] = int(options["control-fd"])
-    except ValueError:
-        raise SystemExit(USAGE + "--control-fd takes a whole number") from None
-    if options["control-fd"] < 0:
-        raise SystemExit(USAGE + "a template is started by a backend, which passes --control-fd")
-    return options
+ENGINE_FD = 3  # where a forked engine finds its socket
+FAILED_START = 70  # a forked engine's exit code when it could not apply its limits
+MAX_FDS = 2  # per fork request: the engine's socket and its stderr
 
 
 def preload(names: List[str]) -> Dict[str, str]:
@@ -61,6 +50,26 @@ def preload(names: List[str]) -> Dict[str, str]:
         except Exception as exc:  # a broken preload must not stop the type from working
             failed[name] = "%s: %s" % (type(exc).__name__, exc)
     return failed
+
+
+def thread_count() -> int:
+    """Threads of this process (a fork is only safe with one)."""
+    return len(os.listdir("/proc/self/task"))
+
+
+def settle_threads() -> int:
+    """Let libraries that end their threads at fork do it now; the threads left after that.
+
+    OpenBLAS (numpy's) starts worker threads when loaded and stops them in a fork handler,
+    starting them again only when next used: after one throwaway fork the template, which
+    never calls them, stays single-threaded.
+    """
+    if thread_count() > 1:
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0)
+        os.waitpid(pid, 0)
+    return thread_count()
 
 
 def send(control: socket, message: Dict[str, Any]) -> None:
@@ -84,76 +93,142 @@ def reap(control: socket) -> None:
         send(control, report)
 
 
-def become_engine(control: socket, engine_fd: int, request: Dict[str, Any]) -> None:
-    """In the child: shed the template, then serve as an engine on engine_fd. Never returns."""
+def reseed() -> None:
+    """Fresh random seeds for generators that would otherwise repeat the template's sequence.
+
+    The random module reseeds itself in a forked child (os.register_at_fork); numpy's global
+    generator and Sage's do not.
+    """
+    numpy_random = sys.modules.get("numpy.random")
+    if numpy_random is not None:
+        numpy_random.seed()
+    randstate = sys.modules.get("sage.misc.randstate")
+    if randstate is not None:
+        randstate.set_random_seed()
+
+
+def fail(message: str) -> None:
+    os.write(2, ("codenode engine: %s\n" % message).encode())
+    os._exit(FAILED_START)
+
+
+def become_engine(
+    control: socket, fds: List[int], request: Dict[str, Any], options: Dict[str, Any]
+) -> None:
+    """In the child: shed the template, apply the limits, serve as an engine. Never returns."""
     try:
+        # First: the template's wakeup pipe must never receive this process's signals.
+        signal.set_wakeup_fd(-1)
         os.setsid()
-        for number in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGPIPE):
+        # As in a freshly started Python (which ignores SIGPIPE and turns SIGINT into
+        # KeyboardInterrupt): the template's own handlers go.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        for number in (signal.SIGTERM, signal.SIGCHLD):
             signal.signal(number, signal.SIG_DFL)
         control.close()
-        keep = {0, 1, 2, engine_fd}
-        for name in os.listdir("/proc/self/fd"):
-            fd = int(name)
-            if fd not in keep:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass  # the listing's own descriptor, closed already
-        # Fresh random seeds need nothing here: the random module reseeds itself in a forked
-        # child (os.register_at_fork), and seeds itself from os.urandom when first imported.
-        server = EngineServer(
-            socket(fileno=engine_fd),
-            output_limit=int(request.get("output_limit") or DEFAULT_OUTPUT_LIMIT),
-        )
-        server.serve()
-    finally:
-        os._exit(0)
+        engine_fd, stderr_fd = fds
+        os.dup2(stderr_fd, 2)
+        if engine_fd != ENGINE_FD:
+            os.dup2(engine_fd, ENGINE_FD, inheritable=False)
+        os.closerange(ENGINE_FD + 1, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+        for path in request.get("cgroups") or ():
+            try:
+                with open(path, "w") as procs:
+                    procs.write(str(os.getpid()))
+            except OSError as exc:
+                fail("cannot join cgroup %s: %s" % (path, exc))
+        for name, (soft, hard) in sorted((request.get("rlimits") or {}).items()):
+            try:
+                resource.setrlimit(getattr(resource, name), (soft, hard))
+            except (AttributeError, ValueError, OSError) as exc:
+                fail("cannot apply limit %s=%s: %s" % (name, (soft, hard), exc))
+        reseed()
+        serve_engine(ENGINE_FD, options)
+    except BaseException as exc:  # nothing of the template's loop may run in the child
+        try:
+            fail("%s: %s" % (type(exc).__name__, exc))
+        finally:
+            os._exit(FAILED_START)
+    os._exit(0)
 
 
-def serve(control: socket, preloaded: List[str], failed: Dict[str, str]) -> None:
-    send(
-        control,
-        {"type": "ready", "pid": os.getpid(), "preloaded": preloaded, "failed": failed},
-    )
-    control.settimeout(POLL_SECONDS)
+def receive(control: socket) -> Any:
+    """One request and the descriptors it carries; None when the backend is gone."""
+    data, ancdata, _flags, _address = control.recvmsg(65536, CMSG_SPACE(4 * MAX_FDS))
+    if not data:
+        return None
+    fds: List[int] = []
+    for level, kind, payload in ancdata:
+        if level == SOL_SOCKET and kind == SCM_RIGHTS:
+            usable = len(payload) - len(payload) % 4
+            fds += [int.from_bytes(payload[i : i + 4], sys.byteorder) for i in range(0, usable, 4)]
+    try:
+        request = json.loads(data.decode())
+    except ValueError:
+        request = None
+    return request, fds
+
+
+def serve(control: socket, options: Dict[str, Any], wakeup: int) -> None:
+    """Answer fork requests until the control socket closes."""
     while True:
         reap(control)
-        try:
-            data, ancdata, _flags, _address = control.recvmsg(65536, CMSG_SPACE(4))
-        except OSError as exc:  # the timeout is an OSError too
-            if type(exc).__name__ == "timeout" or isinstance(exc, TimeoutError):
-                continue
-            raise
-        if not data:  # the backend is gone: so is the template (engines keep their sockets)
+        readable, _, _ = select.select([control.fileno(), wakeup], [], [])
+        if wakeup in readable:
+            while True:  # drain: the signals only say "look again"
+                try:
+                    if not os.read(wakeup, 512):
+                        break
+                except BlockingIOError:
+                    break
+        if control.fileno() not in readable:
+            continue
+        received = receive(control)
+        if received is None:  # the backend is gone: so is the template (engines keep theirs)
             return
-        fds = [
-            int.from_bytes(payload[:4], sys.byteorder)
-            for level, kind, payload in ancdata
-            if level == SOL_SOCKET and kind == SCM_RIGHTS
-        ]
-        try:
-            request = json.loads(data.decode())
-        except ValueError:
-            request = None
-        if not isinstance(request, dict) or request.get("op") != "fork" or len(fds) != 1:
+        request, fds = received
+        if not isinstance(request, dict) or request.get("op") != "fork" or len(fds) != MAX_FDS:
             for fd in fds:
                 os.close(fd)
-            send(control, {"type": "error", "message": "expected a fork request with one socket"})
+            send(control, {"type": "error", "message": "expected a fork request with 2 fds"})
+            continue
+        threads = thread_count()
+        if threads != 1:
+            for fd in fds:
+                os.close(fd)
+            message = "the template runs %d threads: forking it would not be safe" % threads
+            send(control, {"type": "error", "id": request.get("id"), "message": message})
             continue
         pid = os.fork()
         if pid == 0:
-            become_engine(control, fds[0], request)
-        os.close(fds[0])
+            become_engine(control, fds, request, options)
+        for fd in fds:
+            os.close(fd)
         send(control, {"type": "forked", "id": request.get("id"), "pid": pid})
 
 
-def main(argv: List[str]) -> None:
-    options = parse(argv)
+def serve_template(options: Dict[str, Any]) -> None:
+    """Preload, say ready, fork engines on request; exit when the control socket closes."""
     names = [name for name in options["preload"].split(",") if name]
+    transform = options["transform"].partition(":")[0]
+    if transform and transform not in names:
+        names.append(transform)  # the engines' transform, loaded once here
     failed = preload(names)
-    control = socket(fileno=options["control-fd"])
-    serve(control, [name for name in names if name not in failed], failed)
-
-
-if __name__ == "__main__":
-    main(sys.argv[1:])
+    # Objects that exist now are never collected in the engines: their GC headers stay shared
+    # pages instead of being written by every child's first collection.
+    gc.collect()
+    gc.freeze()
+    threads = settle_threads()
+    control = socket(fileno=options["template-fd"])
+    wake_read, wake_write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+    signal.signal(signal.SIGCHLD, lambda signum, frame: None)  # a handler, so the fd is written
+    signal.set_wakeup_fd(wake_write, warn_on_full_buffer=False)
+    ready = {
+        "type": "ready",
+        "pid": os.getpid(),
+        "preloaded": [name for name in names if name not in failed],
+        "failed": failed,
+        "threads": threads,
+    }
+    send(control, ready)
+    serve(control, options, wake_read)

@@ -19,10 +19,14 @@ from websockets.sync.client import ClientConnection, connect
 ROOT = Path(__file__).resolve().parents[2]
 ENGINES = ROOT / "tests" / "engines"
 TOKEN = "test-token-" + "x" * 20
+# Whether python_plugin's types fork their engines from a template unless told otherwise: the
+# backend tests run both ways (see the start fixture in test_backend.py).
+TEMPLATED = {"default": False}
 
 
 def python_plugin(name: str = "python", **fields: Any) -> str:
     """A plug-in file declaring a Python engine type on this interpreter."""
+    fields.setdefault("templated", TEMPLATED["default"])
     extra = "".join(f"    {key}={value!r},\n" for key, value in fields.items())
     return (
         textwrap.dedent(
@@ -79,11 +83,29 @@ class Backend:
     def start_engine(self, type_name: str = "python") -> dict[str, Any]:
         response = self.http.post("/engines", json={"type": type_name})
         assert response.status_code == 201, response.text
-        return dict(response.json())
+        engine = dict(response.json())
+        # Forked exactly when the type's template is ready: the fallback to exec is the exception.
+        types = {t["name"]: t for t in self.http.get("/engine-types").json()["types"]}
+        template = types.get(type_name, {}).get("template")
+        usable = template is not None and template["state"] == "ready" and "problem" not in template
+        assert engine["forked"] == usable, (
+            engine,
+            template,
+        )
+        return engine
 
     def bus(self, engine_id: str, token: str = TOKEN) -> ClientConnection:
         ws_url = self.url.replace("http", "ws") + f"/engines/{engine_id}/bus"
         return connect(ws_url, additional_headers={"Authorization": f"Bearer {token}"})
+
+    def wait_for_templates(self, timeout: float = 20.0) -> dict[str, Any]:
+        """Wait until every templated type's template is ready (or has a problem)."""
+
+        def settled(listing: dict[str, Any]) -> bool:
+            templates = [t["template"] for t in listing["types"] if "template" in t]
+            return all(t["state"] == "ready" or "problem" in t for t in templates)
+
+        return self.wait_for_types(settled, timeout)
 
     def wait_for_types(self, predicate: Any, timeout: float = 5.0) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
@@ -119,6 +141,7 @@ def start_backend(
     while time.monotonic() < deadline:
         try:
             if backend.http.get("/health").status_code == 200:
+                backend.wait_for_templates()
                 return backend
         except httpx.TransportError:
             time.sleep(0.05)

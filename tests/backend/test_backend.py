@@ -16,7 +16,22 @@ from websockets.sync.client import ClientConnection
 
 from codenode.backend.cgroups import Cgroups
 from codenode.backend.enginetype import Limits
-from tests.backend.conftest import TOKEN, Backend, python_plugin, script_plugin, start_backend
+from tests.backend.conftest import (
+    TEMPLATED,
+    TOKEN,
+    Backend,
+    python_plugin,
+    script_plugin,
+    start_backend,
+)
+
+
+@pytest.fixture(autouse=True, params=["exec", "forked"])
+def how_engines_start(request: pytest.FixtureRequest) -> Any:
+    """Every test twice: engines started by exec, and forked from a warm template."""
+    TEMPLATED["default"] = request.param == "forked"
+    yield request.param
+    TEMPLATED["default"] = False
 
 
 def receive(ws: ClientConnection, timeout: float = 20) -> dict[str, Any]:
@@ -56,6 +71,7 @@ def declare(backend: Backend, file: str, source: str) -> None:
     name = file.removesuffix(".py")
     listing = backend.wait_for_types(lambda t: any(x["name"] == name for x in t["types"]))
     assert any(x["name"] == name for x in listing["types"]), listing
+    backend.wait_for_templates()
 
 
 def cgroup_has(controller: str) -> bool:

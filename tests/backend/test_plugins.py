@@ -121,9 +121,12 @@ def test_good_files_load_in_file_order(tmp_path: Path) -> None:
     assert folder.errors() == []
     assert folder.listing() == {
         "types": [
-            {"name": "alpha", "description": "first", "available": True, "file": "a.py"},
-            {"name": "beta", "description": "", "available": True, "file": "b.py"},
-            {"name": "gamma", "description": "", "available": True, "file": "b.py"},
+            {"name": "alpha", "description": "first", "templated": False, "available": True}
+            | {"file": "a.py"},
+            {"name": "beta", "description": "", "templated": False, "available": True}
+            | {"file": "b.py"},
+            {"name": "gamma", "description": "", "templated": False, "available": True}
+            | {"file": "b.py"},
         ],
         "errors": [],
     }
@@ -156,6 +159,21 @@ BROKEN = {
         "    limits=Limits(memory_mb=0),\n)\n",
         5,
         "DeclarationError: limits: memory_mb must be a positive whole number or None",
+    ),
+    "templated": (
+        IMPORT + "bad = EngineType(name='bad', bin='/bin/sh', templated='yes')\n",
+        2,
+        "DeclarationError: templated must be True or False",
+    ),
+    "preload": (
+        IMPORT + "bad = EngineType(name='bad', bin='/bin/sh', templated=True, preload=['a b'])\n",
+        2,
+        "DeclarationError: preload must be a list of module names",
+    ),
+    "preload untemplated": (
+        IMPORT + "bad = EngineType(name='bad', bin='/bin/sh', preload=['numpy'])\n",
+        2,
+        "DeclarationError: preload needs templated=True",
     ),
     "exit": ("import sys\nsys.exit(3)\n", 2, "SystemExit: 3"),
     "no type": ("x = 1\n", None, "declares no engine type"),
@@ -324,6 +342,7 @@ def test_types_that_cannot_run_here_are_listed_with_the_reason(tmp_path: Path) -
     assert listed["t0"] == {
         "name": "t0",
         "description": "",
+        "templated": False,
         "available": False,
         "file": "t0.py",
         "reason": "/nonexistent/bin/python does not exist",
@@ -468,7 +487,7 @@ def test_shipped_python_type_starts_a_real_engine(tmp_path: Path) -> None:
     folder = loaded(tmp_path)
     declared = folder.get("python")
     assert declared is not None and declared.available, declared
-    assert declared.type.pool == 1 and declared.type.bin == sys.executable
+    assert declared.type.templated and declared.type.bin == sys.executable
     engine_type = declared.type
     parent, child = socket.socketpair()
     with parent, child:

@@ -27,8 +27,8 @@ class Template:
         argv = [
             sys.executable,
             "-m",
-            "codenode.engine.template",
-            "--control-fd",
+            "codenode.engine",
+            "--template-fd",
             str(child.fileno()),
         ]
         if preload:
@@ -39,18 +39,23 @@ class Template:
         self.ready = self.receive()
         assert self.ready["type"] == "ready", self.ready
         self.ids = 0
+        self.stderr_pipes: list[int] = []
 
     def receive(self) -> dict[str, Any]:
         return dict(json.loads(self.control.recv(65536)))
 
-    def fork(self) -> Engine:
+    def fork(self, **request: Any) -> Engine:
         mine, theirs = socket.socketpair()
+        stderr_read, stderr_write = os.pipe()
         self.ids += 1
+        fds = array.array("i", [theirs.fileno(), stderr_write])
         self.control.sendmsg(
-            [json.dumps({"op": "fork", "id": self.ids}).encode()],
-            [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [theirs.fileno()]))],
+            [json.dumps({"op": "fork", "id": self.ids, **request}).encode()],
+            [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)],
         )
         theirs.close()
+        os.close(stderr_write)
+        self.stderr_pipes.append(stderr_read)
         while True:
             answer = self.receive()
             if answer["type"] == "forked":
