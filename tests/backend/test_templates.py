@@ -105,7 +105,8 @@ def test_forked_engines_share_nothing(backend: Backend) -> None:
         facts = value(
             backend,
             engine["id"],
-            "(os.getsid(0), os.getpgrp(), os.getppid(), fds, 'CODENODE_BACKEND_TOKEN' in os.environ)",
+            "(os.getsid(0), os.getpgrp(), os.getppid(), fds,"
+            " 'CODENODE_BACKEND_TOKEN' in os.environ)",
         )
         session, group, parent, fds, has_token = facts
         assert session == group == engine["pid"] and parent == template_pid
@@ -163,8 +164,10 @@ def test_engines_outlive_their_template_and_a_new_one_takes_over(backend: Backen
     assert wait_gone(old_template)
     assert value(backend, old["id"], "6 * 7") == 42  # the template's death did not take it
     listing = backend.wait_for_types(
-        lambda t: t["types"][0]["template"]["state"] == "ready"
-        and t["types"][0]["template"]["pid"] != old_template,
+        lambda t: (
+            t["types"][0]["template"]["state"] == "ready"
+            and t["types"][0]["template"]["pid"] != old_template
+        ),
         timeout=20,
     )
     new_template = listing["types"][0]["template"]["pid"]
