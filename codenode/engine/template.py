@@ -6,8 +6,8 @@ the modules to preload and the type's transform, says ready on its control socke
 SOCK_SEQPACKET socket: one JSON object per packet) and waits. It never runs user code.
 
 For each ``{"op": "fork", "id": ID, "rlimits"?: {NAME: [SOFT, HARD]}, "cgroups"?: [PATH]}``
-packet, which carries the engine's socket and the write end of its stderr pipe as SCM_RIGHTS, it forks and
-answers ``{"type": "forked", "id", "pid"}``. The child becomes an ordinary engine on that socket:
+packet, which carries the engine's socket and the write end of its stderr pipe as SCM_RIGHTS,
+it forks and answers ``{"type": "forked", "id", "pid"}``. The child becomes an ordinary engine on that socket:
 its own session and process group, default signal handlers, no descriptor but 0, 1, 2 and its
 socket, the type's limits, fresh random seeds and a fresh namespace. The template reaps its
 children and reports each end as ``{"type": "exited", "pid", "exit_code"}`` or ``{..., "signal"}``.
