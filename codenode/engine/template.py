@@ -7,11 +7,12 @@ SOCK_SEQPACKET socket: one JSON object per packet) and waits. It never runs user
 
 For each ``{"op": "fork", "id": ID, "rlimits"?: {NAME: [SOFT, HARD]}, "cgroups"?: [PATH]}``
 packet, which carries the engine's socket and the write end of its stderr pipe as SCM_RIGHTS,
-it forks and answers ``{"type": "forked", "id", "pid"}``. The child becomes an ordinary engine
-on that socket: its own session and process group, default signal handlers, no descriptor but 0, 1, 2 and its
-socket, the type's limits, fresh random seeds and a fresh namespace. The template reaps its
-children and reports each end as ``{"type": "exited", "pid", "exit_code"}`` or ``{..., "signal"}``.
-When its control socket closes it exits; the engines it forked live on until their own sockets
+it forks and answers ``{"type": "forked", "id", "pid"}``. The child becomes an ordinary
+engine on that socket: its own session and process group, default signal handlers, no
+descriptor but 0, 1, 2 and its socket, the type's limits, fresh random seeds and a fresh
+namespace. The template reaps its children and reports each end as ``{"type": "exited",
+"pid", "exit_code"}`` or ``{..., "signal"}``. When its control socket closes it exits; the
+engines it forked live on until their own sockets
 close. See docs/engine-protocol.md and docs/templates.md.
 """
 
