@@ -45,6 +45,7 @@ UNKNOWN_STATUS = 255
 RESTART_DELAYS = (0.2, 1.0, 2.0, 5.0, 10.0, 30.0)  # after a template's death or failed start
 STDERR_LINES = 20
 CLOSE_SECONDS = 2.0
+STRAY_SECONDS = 5.0  # between looks for orphaned zombies
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
@@ -56,6 +57,30 @@ def become_subreaper() -> None:
     """Engines orphaned by their template's death become this process's children."""
     if _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
         log.warning("cannot become the engines' subreaper: exit statuses may be lost")
+
+
+def reap_strays() -> int:
+    """Reap the zombie children this backend inherited as subreaper; how many were reaped.
+
+    Orphans that were members of another session (a dead template's spare, what an engine
+    started) come to the backend when their parent dies. Session leaders are left alone:
+    those are engines and templates, whose owners read their statuses.
+    """
+    own_pid, own_session, reaped = os.getpid(), os.getsid(0), 0
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as stat:
+                state, parent, _group, session = stat.read().rsplit(")", 1)[1].split()[:4]
+        except (OSError, ValueError):
+            continue  # gone meanwhile
+        pid = int(name)
+        if state == "Z" and int(parent) == own_pid and int(session) not in (own_session, pid):
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, os.WNOHANG)
+                reaped += 1
+    return reaped
 
 
 class ForkedProcess:
@@ -363,14 +388,14 @@ class Templates:
         self._keepers: dict[str, tuple[EngineType, asyncio.Task[None]]] = {}
         self._problems: dict[str, str] = {}  # type name -> why its template is not running
         self._started: dict[str, asyncio.Event] = {}  # type name -> set once it has started
-        self._subreaper = False
+        self._reaper: asyncio.Task[None] | None = None
 
     def sync(self, engine_types: Sequence[EngineType]) -> None:
         """Keep a template for exactly these declarations; replace changed ones, end the rest."""
         wanted = {t.name: t for t in engine_types if t.templated}
-        if wanted and not self._subreaper:
+        if wanted and self._reaper is None:
             become_subreaper()
-            self._subreaper = True
+            self._reaper = asyncio.create_task(self._reap_strays())
         for name, (engine_type, task) in list(self._keepers.items()):
             if wanted.get(name) != engine_type:
                 task.cancel()
@@ -380,6 +405,14 @@ class Templates:
                 self._started[name] = asyncio.Event()
                 task = asyncio.create_task(self._keep(engine_type), name=f"template {name}")
                 self._keepers[name] = (engine_type, task)
+
+    async def _reap_strays(self) -> None:
+        while True:
+            await asyncio.sleep(STRAY_SECONDS)
+            try:
+                await asyncio.to_thread(reap_strays)
+            except Exception:
+                log.exception("reaping orphaned processes failed")
 
     async def _keep(self, engine_type: EngineType) -> None:
         """Run a template for the declaration until cancelled, starting it again if it dies."""
@@ -465,6 +498,8 @@ class Templates:
     async def close(self) -> None:
         """End every template (engines are stopped by their own owners)."""
         tasks = [task for _, task in self._keepers.values()]
+        if self._reaper is not None:
+            tasks.append(self._reaper)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

@@ -27,13 +27,13 @@ import signal
 import sys
 
 # The C module, as in startup.py: socket.py costs start time.
-from _socket import CMSG_SPACE, SCM_RIGHTS, SOL_SOCKET, socket
+from _socket import AF_UNIX, CMSG_SPACE, SCM_RIGHTS, SOCK_SEQPACKET, SOL_SOCKET, socket, socketpair
 
 from codenode.engine.startup import serve_engine
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Dict, List
+    from typing import Any, Dict, List, Optional, Tuple
 
 ENGINE_FD = 3  # where a forked engine finds its socket
 FAILED_START = 70  # a forked engine's exit code when it could not apply its limits
@@ -51,6 +51,14 @@ def preload(names: List[str]) -> Dict[str, str]:
         except Exception as exc:  # a broken preload must not stop the type from working
             failed[name] = "%s: %s" % (type(exc).__name__, exc)
     return failed
+
+
+def warm_up() -> None:
+    """One throwaway evaluation of the engine's own, not user code: what an engine's first
+    evaluation would import lazily (ast, for one) is loaded once, here, for every engine."""
+    from codenode.engine.interpreter import Interpreter
+
+    Interpreter().evaluate("None")
 
 
 def thread_count() -> int:
@@ -108,43 +116,49 @@ def reseed() -> None:
         randstate.set_random_seed()
 
 
+def join_cgroup(procs: str) -> None:
+    """Move this process, single-threaded still, into the cgroup whose cgroup.procs is procs.
+
+    On cgroup v1 it moves as its one thread, through the group's ``tasks`` file: moving a
+    whole process takes a global lock that waits for an RCU grace period (10-20 ms), moving
+    the calling thread does not.
+    """
+    tasks = procs[: -len("cgroup.procs")] + "tasks"
+    with open(tasks if os.path.exists(tasks) else procs, "w") as members:
+        members.write("0")
+
+
 def fail(message: str) -> None:
     os.write(2, ("codenode engine: %s\n" % message).encode())
     os._exit(FAILED_START)
 
 
-def become_engine(
-    control: socket, fds: List[int], request: Dict[str, Any], options: Dict[str, Any]
-) -> None:
-    """In the child: shed the template, apply the limits, serve as an engine. Never returns."""
+def shed_template(control: socket, keep: int) -> None:
+    """In a fresh child: drop what is the template's (handlers, descriptors but 0-2 and keep)."""
+    # First: the template's wakeup pipe must never receive this process's signals.
+    signal.set_wakeup_fd(-1)
+    # As in a freshly started Python (which ignores SIGPIPE and turns SIGINT into
+    # KeyboardInterrupt): the template's own handlers go.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    for number in (signal.SIGTERM, signal.SIGCHLD):
+        signal.signal(number, signal.SIG_DFL)
+    control.close()
+    os.closerange(3, keep)
+    os.closerange(keep + 1, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+
+
+def wait_as_spare(control: socket, conn: socket, options: Dict[str, Any]) -> None:
+    """In a spare child: wait for a fork request, then become that engine. Never returns."""
     try:
-        # First: the template's wakeup pipe must never receive this process's signals.
-        signal.set_wakeup_fd(-1)
-        os.setsid()
-        # As in a freshly started Python (which ignores SIGPIPE and turns SIGINT into
-        # KeyboardInterrupt): the template's own handlers go.
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        for number in (signal.SIGTERM, signal.SIGCHLD):
-            signal.signal(number, signal.SIG_DFL)
-        control.close()
-        engine_fd, stderr_fd = fds
-        os.dup2(stderr_fd, 2)
-        if engine_fd != ENGINE_FD:
-            os.dup2(engine_fd, ENGINE_FD, inheritable=False)
-        os.closerange(ENGINE_FD + 1, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
-        for path in request.get("cgroups") or ():
-            try:
-                with open(path, "w") as procs:
-                    procs.write(str(os.getpid()))
-            except OSError as exc:
-                fail("cannot join cgroup %s: %s" % (path, exc))
-        for name, (soft, hard) in sorted((request.get("rlimits") or {}).items()):
-            try:
-                resource.setrlimit(getattr(resource, name), (soft, hard))
-            except (AttributeError, ValueError, OSError) as exc:
-                fail("cannot apply limit %s=%s: %s" % (name, (soft, hard), exc))
-        reseed()
-        serve_engine(ENGINE_FD, options)
+        shed_template(control, conn.fileno())
+        # Copy-on-write faults on what an engine's start touches, taken while nobody waits.
+        warm_up()
+        received = receive(conn)
+        if received is None:  # the template is gone, and with it the need for a spare
+            os._exit(0)
+        data, fds = received
+        conn.close()
+        become_engine(fds, json.loads(data.decode()), options)
     except BaseException as exc:  # nothing of the template's loop may run in the child
         try:
             fail("%s: %s" % (type(exc).__name__, exc))
@@ -153,9 +167,31 @@ def become_engine(
     os._exit(0)
 
 
-def receive(control: socket) -> Any:
-    """One request and the descriptors it carries; None when the backend is gone."""
-    data, ancdata, _flags, _address = control.recvmsg(65536, CMSG_SPACE(4 * MAX_FDS))
+def become_engine(fds: List[int], request: Dict[str, Any], options: Dict[str, Any]) -> None:
+    """Take the engine's socket and stderr, join its cgroups, apply its limits, serve."""
+    os.setsid()
+    engine_fd, stderr_fd = fds
+    os.dup2(stderr_fd, 2)
+    if engine_fd != ENGINE_FD:
+        os.dup2(engine_fd, ENGINE_FD, inheritable=False)
+    os.closerange(ENGINE_FD + 1, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+    for path in request.get("cgroups") or ():
+        try:
+            join_cgroup(path)
+        except OSError as exc:
+            fail("cannot join cgroup %s: %s" % (path, exc))
+    for name, (soft, hard) in sorted((request.get("rlimits") or {}).items()):
+        try:
+            resource.setrlimit(getattr(resource, name), (soft, hard))
+        except (AttributeError, ValueError, OSError) as exc:
+            fail("cannot apply limit %s=%s: %s" % (name, (soft, hard), exc))
+    reseed()
+    serve_engine(ENGINE_FD, options)
+
+
+def receive(conn: socket) -> Any:
+    """One packet and the descriptors it carries; None when the other end is gone."""
+    data, ancdata, _flags, _address = conn.recvmsg(65536, CMSG_SPACE(4 * MAX_FDS))
     if not data:
         return None
     fds: List[int] = []
@@ -163,17 +199,40 @@ def receive(control: socket) -> Any:
         if level == SOL_SOCKET and kind == SCM_RIGHTS:
             usable = len(payload) - len(payload) % 4
             fds += [int.from_bytes(payload[i : i + 4], sys.byteorder) for i in range(0, usable, 4)]
+    return data, fds
+
+
+def fork_spare(control: socket, options: Dict[str, Any]) -> Tuple[int, socket]:
+    """A child forked ahead of the next request: the fork's own cost (page tables, the first
+    copy-on-write faults) is paid between requests, not while a user waits."""
+    ours, theirs = socketpair(AF_UNIX, SOCK_SEQPACKET)
+    pid = os.fork()
+    if pid == 0:
+        ours.close()
+        wait_as_spare(control, theirs, options)
+    theirs.close()
+    return pid, ours
+
+
+def hand_over(spare: Tuple[int, socket], data: bytes, fds: List[int]) -> bool:
+    """Pass a fork request to the spare; False if the spare is gone."""
+    rights = b"".join(fd.to_bytes(4, sys.byteorder) for fd in fds)
     try:
-        request = json.loads(data.decode())
-    except ValueError:
-        request = None
-    return request, fds
+        spare[1].sendmsg([data], [(SOL_SOCKET, SCM_RIGHTS, rights)])
+        return True
+    except OSError:
+        return False
+    finally:
+        spare[1].close()
 
 
 def serve(control: socket, options: Dict[str, Any], wakeup: int) -> None:
     """Answer fork requests until the control socket closes."""
+    spare: Optional[Tuple[int, socket]] = None
     while True:
         reap(control)
+        if spare is None and thread_count() == 1:
+            spare = fork_spare(control, options)
         readable, _, _ = select.select([control.fileno(), wakeup], [], [])
         if wakeup in readable:
             while True:  # drain: the signals only say "look again"
@@ -187,25 +246,31 @@ def serve(control: socket, options: Dict[str, Any], wakeup: int) -> None:
         received = receive(control)
         if received is None:  # the backend is gone: so is the template (engines keep theirs)
             return
-        request, fds = received
+        data, fds = received
+        try:
+            request = json.loads(data.decode())
+        except ValueError:
+            request = None
         if not isinstance(request, dict) or request.get("op") != "fork" or len(fds) != MAX_FDS:
             for fd in fds:
                 os.close(fd)
             send(control, {"type": "error", "message": "expected a fork request with 2 fds"})
             continue
-        threads = thread_count()
-        if threads != 1:
-            for fd in fds:
-                os.close(fd)
-            message = "the template runs %d threads: forking it would not be safe" % threads
-            send(control, {"type": "error", "id": request.get("id"), "message": message})
-            continue
-        pid = os.fork()
-        if pid == 0:
-            become_engine(control, fds, request, options)
+        if spare is None or not hand_over(spare, data, fds):
+            threads = thread_count()
+            if threads != 1:
+                for fd in fds:
+                    os.close(fd)
+                message = "the template runs %d threads: forking it would not be safe" % threads
+                send(control, {"type": "error", "id": request.get("id"), "message": message})
+                spare = None
+                continue
+            spare = fork_spare(control, options)  # the last one died: a fresh one takes it
+            hand_over(spare, data, fds)
         for fd in fds:
             os.close(fd)
-        send(control, {"type": "forked", "id": request.get("id"), "pid": pid})
+        send(control, {"type": "forked", "id": request.get("id"), "pid": spare[0]})
+        spare = None
 
 
 def serve_template(options: Dict[str, Any]) -> None:
@@ -215,6 +280,7 @@ def serve_template(options: Dict[str, Any]) -> None:
     if transform and transform not in names:
         names.append(transform)  # the engines' transform, loaded once here
     failed = preload(names)
+    warm_up()
     # Objects that exist now are never collected in the engines: their GC headers stay shared
     # pages instead of being written by every child's first collection.
     gc.collect()

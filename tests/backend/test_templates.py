@@ -180,6 +180,23 @@ def test_engines_outlive_their_template_and_a_new_one_takes_over(backend: Backen
     assert dead["signal"] == "SIGKILL" and dead["reason"].startswith("killed by SIGKILL")
     assert backend.http.delete(f"/engines/{new['id']}").status_code == 204
     assert not alive(new["pid"])
+    # The dead template's spare child came to the backend too, and is reaped: no zombies.
+    deadline = time.monotonic() + 15
+    while zombie_children(backend.process.pid):
+        assert time.monotonic() < deadline, zombie_children(backend.process.pid)
+        time.sleep(0.2)
+
+
+def zombie_children(parent: int) -> list[int]:
+    found = []
+    for name in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            fields = Path(f"/proc/{name}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] == "Z" and int(fields[1]) == parent:
+            found.append(int(name))
+    return found
 
 
 def test_a_changed_plugin_replaces_the_template_and_leaves_engines_running(
