@@ -65,12 +65,17 @@ def parent_gone() -> NoReturn:
 class EngineServer:
     """Serves one Interpreter over a Connection until shutdown or until the parent goes away."""
 
-    def __init__(self, sock: socket, output_limit: int = DEFAULT_OUTPUT_LIMIT) -> None:
+    def __init__(
+        self,
+        sock: socket,
+        output_limit: int = DEFAULT_OUTPUT_LIMIT,
+        namespace: Optional[Dict[str, Any]] = None,
+    ) -> None:
         self.connection = Connection(sock)
         self.coalescer = Coalescer(self.connection.send)
         self.capture = FdCapture(idle=self._idle_transcript(output_limit))
         self.interpreter = Interpreter(
-            output_limit=output_limit, capture=self.capture, ask_input=self._ask_input
+            namespace, output_limit=output_limit, capture=self.capture, ask_input=self._ask_input
         )
         self._evaluations: queue.Queue[Optional[Message]] = queue.Queue()
         self._side_requests: queue.Queue[Message] = queue.Queue()

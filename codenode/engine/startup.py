@@ -73,11 +73,26 @@ def load_transform(spec: str) -> Optional[Callable[[str], str]]:
     return function
 
 
-def serve_engine(fd: int, options: Dict[str, Any]) -> None:
-    """Serve one Interpreter on socket fd until shutdown or until the backend closes it."""
-    server = EngineServer(socket(fileno=fd), output_limit=options["output-limit"])
-    server.interpreter.transform = load_transform(options["transform"])
+def startup_namespace(options: Dict[str, Any]) -> Dict[str, Any]:
+    """A fresh namespace for the user's code, with the type's startup code run in it."""
+    import builtins
+
+    namespace: Dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}
     if options["startup"]:
         # Run before ready, so that what it imports is loaded when the first cell comes.
-        exec(options["startup"], server.interpreter.namespace)
+        exec(options["startup"], namespace)
+    return namespace
+
+
+def serve_engine(
+    fd: int, options: Dict[str, Any], namespace: Optional[Dict[str, Any]] = None
+) -> None:
+    """Serve one Interpreter on socket fd until shutdown or until the backend closes it.
+
+    namespace: one made by startup_namespace already (a template's spare makes it ahead).
+    """
+    if namespace is None:
+        namespace = startup_namespace(options)
+    server = EngineServer(socket(fileno=fd), options["output-limit"], namespace)
+    server.interpreter.transform = load_transform(options["transform"])
     server.serve()

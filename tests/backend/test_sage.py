@@ -77,3 +77,19 @@ def test_sage_plots_are_shown_as_images(sage_backend: Backend) -> None:
         pytest.skip("passagemath-plot is not installed in the Sage environment")
     assert plotted["err"] == ""
     assert plotted["display"][0]["image/png"].startswith("iVBORw0KGgo")
+
+
+@pytest.mark.timeout(180)
+def test_sage_engines_are_forked_from_a_template_and_share_nothing(sage_backend: Backend) -> None:
+    listing = sage_backend.http.get("/engine-types").json()
+    template = next(t for t in listing["types"] if t["name"] == "sage")["template"]
+    assert template["state"] == "ready"
+    assert "sage.all__sagemath_symbolics" in template["preloaded"]
+    first, second = sage_backend.start_engine("sage"), sage_backend.start_engine("sage")
+    assert first["forked"] and second["forked"]
+    evaluate(sage_backend, first["id"], "y = 7")
+    assert "NameError" in evaluate(sage_backend, second["id"], "y")["err"]
+    seeds = [evaluate(sage_backend, e["id"], "initial_seed()")["out"] for e in (first, second)]
+    assert seeds[0] != seeds[1]
+    # Sage's names are there in each engine, from the type's startup code.
+    assert evaluate(sage_backend, second["id"], "is_prime(2^61 - 1)")["out"] == "True\n"

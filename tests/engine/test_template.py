@@ -22,7 +22,7 @@ from codenode.protocol import engine as wire
 class Template:
     """A template process and its control socket."""
 
-    def __init__(self, preload: str = "") -> None:
+    def __init__(self, preload: str = "", startup: str = "") -> None:
         self.control, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         argv = [
             sys.executable,
@@ -33,6 +33,8 @@ class Template:
         ]
         if preload:
             argv += ["--preload", preload]
+        if startup:
+            argv += ["--startup", startup]
         self.process = subprocess.Popen(argv, pass_fds=[child.fileno()], start_new_session=True)
         child.close()
         self.control.settimeout(30)
@@ -164,3 +166,28 @@ def test_engines_outlive_their_template_and_die_with_their_socket(template: Temp
 def test_the_template_exits_when_its_control_socket_closes(template: Template) -> None:
     template.close()
     assert template.process.returncode == 0
+
+
+def test_a_failing_startup_is_told_on_the_engines_stderr() -> None:
+    template = Template(startup="import no_such_module_for_startup")
+    try:
+        mine, theirs = socket.socketpair()
+        stderr_read, stderr_write = os.pipe()
+        fds = array.array("i", [theirs.fileno(), stderr_write])
+        template.control.sendmsg(
+            [json.dumps({"op": "fork", "id": 1}).encode()],
+            [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)],
+        )
+        theirs.close()
+        os.close(stderr_write)
+        forked = template.receive()
+        assert forked["type"] == "forked"
+        with os.fdopen(stderr_read, "rb") as stderr:
+            told = stderr.read().decode()
+        assert "the startup code failed" in told and "no_such_module_for_startup" in told
+        while (report := template.receive())["type"] != "exited":
+            pass
+        assert report == {"type": "exited", "pid": forked["pid"], "exit_code": 70}
+        mine.close()
+    finally:
+        template.close()
