@@ -138,14 +138,18 @@ def start_backend(
     url = first.split("listening on ")[1].strip()
     backend = Backend(plugins, process, url, verify)
     deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            if backend.http.get("/health").status_code == 200:
-                backend.wait_for_templates()
-                return backend
-        except httpx.TransportError:
-            time.sleep(0.05)
-    raise AssertionError("backend did not answer /health")
+    try:
+        while time.monotonic() < deadline:
+            try:
+                if backend.http.get("/health").status_code == 200:
+                    backend.wait_for_templates()
+                    return backend
+            except httpx.TransportError:
+                time.sleep(0.05)
+        raise AssertionError("backend did not answer /health")
+    except BaseException:
+        backend.close()
+        raise
 
 
 @pytest.fixture

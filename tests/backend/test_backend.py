@@ -339,13 +339,15 @@ def test_no_engine_outlives_a_killed_backend(tmp_path: Path) -> None:
     folder.mkdir()
     (folder / "python.py").write_text(python_plugin(pool=1))
     backend = start_backend(folder, tmp_path)
-    pids = [backend.start_engine()["pid"] for _ in range(3)]
-    with backend.bus(backend.http.get("/engines").json()["engines"][0]["id"]) as ws:
-        ws.send(json.dumps({"id": 1, "op": "evaluate", "code": "while True: pass"}))
-        until(ws, lambda m: m.get("state") == "busy")
-        os.kill(backend.process.pid, signal.SIGKILL)
-        backend.process.wait(10)
-    backend.close()
+    try:
+        pids = [backend.start_engine()["pid"] for _ in range(3)]
+        with backend.bus(backend.http.get("/engines").json()["engines"][0]["id"]) as ws:
+            ws.send(json.dumps({"id": 1, "op": "evaluate", "code": "while True: pass"}))
+            until(ws, lambda m: m.get("state") == "busy")
+            os.kill(backend.process.pid, signal.SIGKILL)
+            backend.process.wait(10)
+    finally:
+        backend.close()  # stops it, should the test fail before killing it
     for pid in pids:
         assert wait_gone(pid, 5), f"engine {pid} outlived its backend"
 
@@ -355,9 +357,11 @@ def test_sigterm_stops_the_backend_and_every_engine(tmp_path: Path) -> None:
     folder.mkdir()
     (folder / "python.py").write_text(python_plugin())
     backend = start_backend(folder, tmp_path)
-    pids = [backend.start_engine()["pid"] for _ in range(2)]
-    backend.process.send_signal(signal.SIGTERM)
-    # uvicorn shuts down cleanly, then ends by the signal it caught, as a process should.
-    assert backend.process.wait(15) in (0, -signal.SIGTERM)
-    backend.close()
+    try:
+        pids = [backend.start_engine()["pid"] for _ in range(2)]
+        backend.process.send_signal(signal.SIGTERM)
+        # uvicorn shuts down cleanly, then ends by the signal it caught, as a process should.
+        assert backend.process.wait(15) in (0, -signal.SIGTERM)
+    finally:
+        backend.close()
     assert not any(alive(pid) for pid in pids)

@@ -14,7 +14,7 @@ import pytest
 
 from tests.backend.conftest import TOKEN, Backend, python_plugin, start_backend
 from tests.frontend.conftest import DATABASES, POSTGRES_URL, _reset_postgres
-from tests.frontend.live import in_database
+from tests.frontend.live import in_database, off_loop
 
 WRONG_TOKEN = "wrong-token-" + "z" * 20
 
@@ -38,11 +38,11 @@ def env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, st
     if request.param == "sqlite":
         yield values
         return
-    asyncio.run(_reset_postgres(POSTGRES_URL))
+    off_loop(asyncio.run, _reset_postgres(POSTGRES_URL))
     try:
         yield {**values, "CODENODE_DATABASE_URL": POSTGRES_URL}
     finally:
-        asyncio.run(_reset_postgres(POSTGRES_URL))
+        off_loop(asyncio.run, _reset_postgres(POSTGRES_URL))
 
 
 def codenode(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from codenode.frontend.db import Notebook, default_url
 from codenode.frontend.users import authenticate, by_name
 from tests.frontend.conftest import DATABASES, POSTGRES_URL, _reset_postgres
-from tests.frontend.live import LiveFrontend, in_database
+from tests.frontend.live import LiveFrontend, in_database, off_loop
 
 PASSWORD = "a long enough password"
 
@@ -30,12 +30,12 @@ def site(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LiveFronten
         url = default_url(tmp_path)
     else:
         url = POSTGRES_URL
-        asyncio.run(_reset_postgres(url))
+        off_loop(asyncio.run, _reset_postgres(url))
     try:
         yield LiveFrontend(tmp_path / "home", url)
     finally:
         if request.param == "postgresql":
-            asyncio.run(_reset_postgres(url))
+            off_loop(asyncio.run, _reset_postgres(url))
 
 
 @pytest.fixture
