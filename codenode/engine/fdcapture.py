@@ -14,6 +14,8 @@ import select
 import sys
 import threading
 
+from codenode.engine import background
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Dict
@@ -45,7 +47,7 @@ class FdCapture:
         # They live as long as the process, hence no context manager.
         sys.stdout = open(1, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False)  # noqa: SIM115
         sys.stderr = open(2, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False)  # noqa: SIM115
-        threading.Thread(target=self._pump, name="codenode-output", daemon=True).start()
+        background.start(self._pump)
 
     def start(self, transcript: Transcript) -> None:
         """Send output to transcript from now on (everything written before goes to idle)."""

@@ -16,6 +16,7 @@ import sys
 import threading
 
 import codenode
+from codenode.engine import background
 from codenode.engine.fdcapture import FdCapture
 from codenode.engine.interpreter import Interpreter
 from codenode.engine.output import DEFAULT_OUTPUT_LIMIT, Transcript
@@ -97,8 +98,8 @@ class EngineServer:
     def serve(self) -> None:
         """Say ready, then run evaluations in this (the main) thread until shutdown."""
         signal.signal(signal.SIGINT, self._on_sigint)
-        threading.Thread(target=self._receive, name="codenode-receive", daemon=True).start()
-        threading.Thread(target=self._answer_side, name="codenode-side", daemon=True).start()
+        background.start(self._receive)
+        background.start(self._answer_side)
         self.connection.send(
             {
                 "type": "ready",

@@ -10,6 +10,8 @@ from __future__ import annotations
 import threading
 import time
 
+from codenode.engine import background
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Callable, Dict, List, Optional, Union
@@ -32,7 +34,7 @@ class Coalescer:
         self._due = False
         # Sending happens under this lock, so frames leave in the order their text arrived.
         self._lock = threading.Condition()
-        threading.Thread(target=self._sender, name="codenode-stream", daemon=True).start()
+        background.start(self._sender)
 
     def begin(self, request: RequestId) -> None:
         """Output from now on belongs to request (None: output between evaluations)."""
