@@ -157,6 +157,8 @@ class Template:
         self._stderr: deque[str] = deque(maxlen=STDERR_LINES)
         self._tasks: list[asyncio.Task[None]] = []
         self._reader: asyncio.Task[None] | None = None
+        self._spare: tuple[int, socket.socket] | None = None  # its pid, and the line to it
+        self._spare_asked = False
         self._closing = False
 
     async def start(self) -> None:
@@ -200,6 +202,7 @@ class Template:
             )
         self.state = "ready"
         self._reader = asyncio.create_task(self._read_control())
+        self._ask_for_spare()
         self._tasks.append(asyncio.create_task(self._watch_exit()))
         if self.ready.get("failed"):
             log.warning("template %s: preloads failed: %s", self.type.name, self.ready["failed"])
@@ -213,7 +216,11 @@ class Template:
     async def fork(
         self, engine_type: EngineType, cgroup_procs: Sequence[Path], memory_in_cgroup: bool
     ) -> Launched:
-        """A new engine forked from this template; it still has to say ready."""
+        """A new engine forked from this template; it still has to say ready.
+
+        Sent straight to the template's spare when one waits (one process hop less), else to
+        the template, which forks a child for it.
+        """
         if self.state != "ready" or self._control is None:
             raise TemplateError(f"the template is {self.state}")
         self.forks += 1
@@ -226,11 +233,14 @@ class Template:
         }
         mine, theirs = socket.socketpair()
         stderr_read, stderr_write = os.pipe2(os.O_CLOEXEC)
-        answered = asyncio.get_running_loop().create_future()
-        self._pending[request_id] = answered
         try:
-            await self._send(request, [theirs.fileno(), stderr_write])
-            pid = await asyncio.wait_for(answered, FORK_SECONDS)
+            pid = self._to_spare(request, [theirs.fileno(), stderr_write])
+            if pid is None:
+                answered: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+                self._pending[request_id] = answered
+                await _send(self._control, request, [theirs.fileno(), stderr_write])
+                pid = await asyncio.wait_for(answered, FORK_SECONDS)
+            self._ask_for_spare()
             stderr = await _stream(stderr_read)
         except BaseException as exc:
             mine.close()
@@ -245,37 +255,63 @@ class Template:
             os.close(stderr_write)
         return Launched(ForkedProcess(pid, stderr, self._reports[pid]), mine, forked=True)
 
-    async def _send(self, request: dict[str, Any], fds: list[int]) -> None:
-        assert self._control is not None
-        data = json.dumps(request).encode()
-        rights = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))]
-        while True:
+    def _to_spare(self, request: dict[str, Any], fds: list[int]) -> int | None:
+        """Hand the request to the waiting spare; its pid, or None if there is none (or it died)."""
+        spare, self._spare = self._spare, None
+        if spare is None:
+            return None
+        pid, line = spare
+        try:
+            line.sendmsg([json.dumps(request).encode()], _rights(fds))
+        except OSError:  # it died while waiting
+            return None
+        finally:
+            line.close()
+        return pid
+
+    def _ask_for_spare(self) -> None:
+        """Have the template fork the next spare, unless one is waiting or on its way."""
+        if self._spare is None and not self._spare_asked and self._control is not None:
             try:
-                self._control.sendmsg([data], rights)
-                return
-            except BlockingIOError:  # the template is behind: wait until it reads
-                await _writable(self._control)
+                self._control.send(json.dumps({"op": "spare"}).encode())
+                self._spare_asked = True
+            except OSError:  # full, or the template is gone: the next fork asks again
+                pass
 
     async def _read_control(self) -> None:
         assert self._control is not None
-        loop = asyncio.get_running_loop()
+        control = self._control
         while True:
             try:
-                packet = await loop.sock_recv(self._control, 65536)
+                packet, ancdata, _flags, _address = control.recvmsg(
+                    65536, socket.CMSG_SPACE(array.array("i").itemsize)
+                )
+            except BlockingIOError:
+                await _readable(control)
+                continue
             except OSError:
                 return
-            if not packet:
+            if not packet:  # the template is gone: so should its spare be
+                if self._spare is not None:
+                    self._spare[1].close()
+                    self._spare = None
                 return
+            fds = _fds(ancdata)
             try:
                 message = json.loads(packet)
             except ValueError:
                 log.warning("template %s sent a bad packet", self.type.name)
-                continue
-            self._take(message)
+                message = {}
+            self._take(message, fds)
 
-    def _take(self, message: dict[str, Any]) -> None:
+    def _take(self, message: dict[str, Any], fds: list[int]) -> None:
         kind = message.get("type")
-        if kind == "forked":
+        if kind == "spare" and len(fds) == 1 and self._spare is None:
+            pid = int(message["pid"])
+            self._reports[pid] = asyncio.get_running_loop().create_future()
+            self._spare = (pid, socket.socket(fileno=fds.pop()))
+            self._spare_asked = False
+        elif kind == "forked":
             pid = message["pid"]
             self._reports[pid] = asyncio.get_running_loop().create_future()
             answered = self._pending.get(message.get("id"))  # type: ignore[arg-type]
@@ -291,7 +327,10 @@ class Template:
             if answered is not None and not answered.done():
                 answered.set_exception(TemplateError(str(message.get("message"))))
             else:
+                self._spare_asked = False
                 log.warning("template %s: %s", self.type.name, message.get("message"))
+        for fd in fds:  # anything not taken above
+            os.close(fd)
 
     async def _watch_exit(self) -> None:
         assert self._process is not None
@@ -318,6 +357,9 @@ class Template:
         return "".join(self._stderr)
 
     def _close_control(self) -> None:
+        if self._spare is not None:  # its line closes: the spare exits
+            self._spare[1].close()
+            self._spare = None
         if self._control is not None:
             self._control.close()
             self._control = None
@@ -353,6 +395,39 @@ class Template:
             info["preloaded"] = self.ready.get("preloaded", [])
             info["failed"] = self.ready.get("failed", {})
         return info
+
+
+def _rights(fds: list[int]) -> list[tuple[int, int, bytes]]:
+    return [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds).tobytes())]
+
+
+def _fds(ancdata: list[tuple[int, int, bytes]]) -> list[int]:
+    """The descriptors passed in a message's ancillary data."""
+    fds = array.array("i")
+    for level, kind, data in ancdata:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            fds.frombytes(data[: len(data) - len(data) % fds.itemsize])
+    return list(fds)
+
+
+async def _send(control: socket.socket, request: dict[str, Any], fds: list[int]) -> None:
+    data = json.dumps(request).encode()
+    while True:
+        try:
+            control.sendmsg([data], _rights(fds))
+            return
+        except BlockingIOError:  # the template is behind: wait until it reads
+            await _writable(control)
+
+
+async def _readable(sock: socket.socket) -> None:
+    loop = asyncio.get_running_loop()
+    readable: asyncio.Future[None] = loop.create_future()
+    loop.add_reader(sock, _settle, readable)
+    try:
+        await readable
+    finally:
+        loop.remove_reader(sock)
 
 
 def _settle(future: asyncio.Future[None]) -> None:

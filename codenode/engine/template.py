@@ -5,14 +5,15 @@ working directory), with ``--template-fd`` instead of ``--fd``. The template imp
 the modules to preload and the type's transform, says ready on its control socket (a
 SOCK_SEQPACKET socket: one JSON object per packet) and waits. It never runs user code.
 
-For each ``{"op": "fork", "id": ID, "rlimits"?: {NAME: [SOFT, HARD]}, "cgroups"?: [PATH]}``
-packet, which carries the engine's socket and the write end of its stderr pipe as SCM_RIGHTS,
-it forks and answers ``{"type": "forked", "id", "pid"}``. The child becomes an ordinary
-engine on that socket: its own session and process group, default signal handlers, no
-descriptor but 0, 1, 2 and its socket, the type's limits, fresh random seeds and a fresh
-namespace. The template reaps its children and reports each end as ``{"type": "exited",
-"pid", "exit_code"}`` or ``{..., "signal"}``. When its control socket closes it exits; the
-engines it forked live on until their own sockets
+For ``{"op": "spare"}`` it forks a spare child and passes the backend a line to it; a
+``{"op": "fork", "id": ID, "rlimits"?: {NAME: [SOFT, HARD]}, "cgroups"?: [PATH]}`` packet,
+which carries the engine's socket and the write end of its stderr pipe as SCM_RIGHTS, goes down
+that line, or to the template, which forks for it and answers ``{"type": "forked", "id",
+"pid"}``. The child becomes an ordinary engine on that socket: its own session and process
+group, default signal handlers, no descriptor but 0, 1, 2 and its socket, the type's limits,
+fresh random seeds and a fresh namespace. The template reaps its children and reports each end
+as ``{"type": "exited", "pid", "exit_code"}`` or ``{..., "signal"}``. When its control socket
+closes it exits; the engines it forked live on until their own sockets
 close. See docs/engine-protocol.md and docs/templates.md.
 """
 
@@ -123,9 +124,14 @@ def join_cgroup(procs: str) -> None:
     whole process takes a global lock that waits for an RCU grace period (10-20 ms), moving
     the calling thread does not.
     """
-    tasks = procs[: -len("cgroup.procs")] + "tasks"
-    with open(tasks if os.path.exists(tasks) else procs, "w") as members:
-        members.write("0")
+    try:
+        members = os.open(procs[: -len("cgroup.procs")] + "tasks", os.O_WRONLY)
+    except FileNotFoundError:  # cgroup v2
+        members = os.open(procs, os.O_WRONLY)
+    try:
+        os.write(members, b"0")
+    finally:
+        os.close(members)
 
 
 def fail(message: str) -> None:
@@ -145,6 +151,11 @@ def shed_template(control: socket, keep: int) -> None:
     control.close()
     os.closerange(3, keep)
     os.closerange(keep + 1, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+    # Nor the template's stderr: the backend waits for it to close when the template dies.
+    # An engine gets its own; a spare that fails before it is one tells through its exit.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
 
 
 def wait_as_spare(control: socket, conn: socket, options: Dict[str, Any]) -> None:
@@ -230,25 +241,27 @@ def fork_spare(control: socket, options: Dict[str, Any]) -> Tuple[int, socket]:
     return pid, ours
 
 
-def hand_over(spare: Tuple[int, socket], data: bytes, fds: List[int]) -> bool:
-    """Pass a fork request to the spare; False if the spare is gone."""
+def hand_over(line: socket, data: bytes, fds: List[int]) -> bool:
+    """Pass a fork request to a spare over its line; False if the spare is gone."""
     rights = b"".join(fd.to_bytes(4, sys.byteorder) for fd in fds)
     try:
-        spare[1].sendmsg([data], [(SOL_SOCKET, SCM_RIGHTS, rights)])
+        line.sendmsg([data], [(SOL_SOCKET, SCM_RIGHTS, rights)])
         return True
     except OSError:
         return False
     finally:
-        spare[1].close()
+        line.close()
 
 
 def serve(control: socket, options: Dict[str, Any], wakeup: int) -> None:
-    """Answer fork requests until the control socket closes."""
-    spare: Optional[Tuple[int, socket]] = None
+    """Fork on request until the control socket closes.
+
+    ``{"op": "spare"}``: fork a spare and pass the backend its line, with ``{"type": "spare",
+    "pid"}``; the backend sends its next fork request straight to the spare, one process hop
+    less. ``{"op": "fork", ...}`` with the engine's descriptors: a fresh child takes it here.
+    """
     while True:
         reap(control)
-        if spare is None and thread_count() == 1:
-            spare = fork_spare(control, options)
         readable, _, _ = select.select([control.fileno(), wakeup], [], [])
         if wakeup in readable:
             while True:  # drain: the signals only say "look again"
@@ -267,26 +280,32 @@ def serve(control: socket, options: Dict[str, Any], wakeup: int) -> None:
             request = json.loads(data.decode())
         except ValueError:
             request = None
-        if not isinstance(request, dict) or request.get("op") != "fork" or len(fds) != MAX_FDS:
+        op = request.get("op") if isinstance(request, dict) else None
+        wanted = {"spare": 0, "fork": MAX_FDS}.get(op)  # type: ignore[arg-type]
+        problem = ""
+        if wanted is None or len(fds) != wanted:
+            problem = "expected a spare request, or a fork request with 2 fds"
+        elif thread_count() != 1:
+            problem = "the template runs %d threads: forking it would not be safe" % (
+                thread_count()
+            )
+        if problem:
             for fd in fds:
                 os.close(fd)
-            send(control, {"type": "error", "message": "expected a fork request with 2 fds"})
+            request_id = request.get("id") if isinstance(request, dict) else None
+            send(control, {"type": "error", "id": request_id, "message": problem})
             continue
-        if spare is None or not hand_over(spare, data, fds):
-            threads = thread_count()
-            if threads != 1:
-                for fd in fds:
-                    os.close(fd)
-                message = "the template runs %d threads: forking it would not be safe" % threads
-                send(control, {"type": "error", "id": request.get("id"), "message": message})
-                spare = None
-                continue
-            spare = fork_spare(control, options)  # the last one died: a fresh one takes it
-            hand_over(spare, data, fds)
+        pid, line = fork_spare(control, options)
+        if op == "spare":
+            rights = line.fileno().to_bytes(4, sys.byteorder)
+            message = json.dumps({"type": "spare", "pid": pid}).encode()
+            control.sendmsg([message], [(SOL_SOCKET, SCM_RIGHTS, rights)])
+            line.close()
+            continue
+        hand_over(line, data, fds)
         for fd in fds:
             os.close(fd)
-        send(control, {"type": "forked", "id": request.get("id"), "pid": spare[0]})
-        spare = None
+        send(control, {"type": "forked", "id": request.get("id"), "pid": pid})
 
 
 def serve_template(options: Dict[str, Any]) -> None:

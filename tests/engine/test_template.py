@@ -191,3 +191,43 @@ def test_a_failing_startup_is_told_on_the_engines_stderr() -> None:
         mine.close()
     finally:
         template.close()
+
+
+def test_a_spare_takes_its_request_straight_from_the_backend(template: Template) -> None:
+    template.control.send(json.dumps({"op": "spare"}).encode())
+    data, ancdata, _, _ = template.control.recvmsg(65536, socket.CMSG_SPACE(4))
+    announced = json.loads(data)
+    assert announced["type"] == "spare"
+    (level, kind, payload), *_ = ancdata
+    assert (level, kind) == (socket.SOL_SOCKET, socket.SCM_RIGHTS)
+    line = socket.socket(fileno=int.from_bytes(payload[:4], sys.byteorder))
+    # The spare waits, forked already, with nothing of the template's but its line.
+    assert Path(f"/proc/{announced['pid']}").exists()
+    mine, theirs = socket.socketpair()
+    stderr_read, stderr_write = os.pipe()
+    fds = array.array("i", [theirs.fileno(), stderr_write])
+    line.sendmsg(
+        [json.dumps({"op": "fork", "id": 1}).encode()],
+        [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)],
+    )
+    for fd in (theirs.fileno(), stderr_write):
+        os.close(fd)
+    theirs.detach()
+    line.close()
+    engine = Engine(mine, announced["pid"])  # its ready frame carries that pid
+    try:
+        assert engine.evaluate("6 * 7")["out"] == "42\n"
+        assert os.getsid(engine.pid) == engine.pid
+    finally:
+        engine.close()
+        os.close(stderr_read)
+
+
+def test_a_spare_whose_line_closes_exits(template: Template) -> None:
+    template.control.send(json.dumps({"op": "spare"}).encode())
+    data, ancdata, _, _ = template.control.recvmsg(65536, socket.CMSG_SPACE(4))
+    pid = json.loads(data)["pid"]
+    os.close(int.from_bytes(ancdata[0][2][:4], sys.byteorder))
+    while (report := template.receive())["type"] != "exited":
+        pass
+    assert report == {"type": "exited", "pid": pid, "exit_code": 0}
