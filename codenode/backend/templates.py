@@ -271,7 +271,7 @@ class Template:
 
     def _ask_for_spare(self) -> None:
         """Have the template fork the next spare, unless one is waiting or on its way."""
-        if self._spare is None and not self._spare_asked and self._control is not None:
+        if self.usable and self._spare is None and not self._spare_asked and self._control:
             try:
                 self._control.send(json.dumps({"op": "spare"}).encode())
                 self._spare_asked = True
