@@ -97,11 +97,14 @@ def frontend_database(
 
 @pytest.fixture(scope="module")
 def live_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
-    """A real backend process with the python engine type, shared by a module's tests."""
+    """A real backend process with the python engine type, shared by a module's tests.
+
+    Templated, as the shipped python type is: notebooks get forked engines, as users' do.
+    """
     folder = tmp_path_factory.mktemp("backend")
     plugins = folder / "plugins"
     plugins.mkdir()
-    (plugins / "python.py").write_text(python_plugin())
+    (plugins / "python.py").write_text(python_plugin(templated=True))
     running = start_backend(plugins, folder)
     yield running
     running.close()

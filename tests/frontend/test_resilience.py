@@ -17,7 +17,7 @@ from tests.frontend.test_bus import opened, receive_until, run, text_of
 def new_backend(tmp_path: Path, name: str) -> Backend:
     folder = tmp_path / name
     (folder / "plugins").mkdir(parents=True)
-    (folder / "plugins" / "python.py").write_text(python_plugin())
+    (folder / "plugins" / "python.py").write_text(python_plugin(templated=True))
     return start_backend(folder / "plugins", folder)
 
 
