@@ -566,10 +566,6 @@ class Templates:
             info["problem"] = self._problems[name]
         return info
 
-    def processes(self) -> list[int]:
-        """The pids of running templates."""
-        return [t.pid for t in self._current.values() if t.pid is not None and t.state == "ready"]
-
     async def close(self) -> None:
         """End every template (engines are stopped by their own owners)."""
         tasks = [task for _, task in self._keepers.values()]
