@@ -46,11 +46,21 @@ RESTART_DELAYS = (0.2, 1.0, 2.0, 5.0, 10.0, 30.0)  # after a template's death or
 STDERR_LINES = 20
 CLOSE_SECONDS = 2.0
 STRAY_SECONDS = 5.0  # between looks for orphaned zombies
+NO_PIDFDS = "this kernel has no pidfds (Linux >= 5.3): engines are started by exec"
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
 class TemplateError(Exception):
     """The template could not fork an engine: the engine is started by exec instead."""
+
+
+def pidfds_work() -> bool:
+    """Whether this kernel has pidfds (Linux >= 5.3), which following forked engines needs."""
+    try:
+        os.close(os.pidfd_open(os.getpid()))
+    except (AttributeError, OSError):
+        return False
+    return True
 
 
 def become_subreaper() -> None:
@@ -468,6 +478,12 @@ class Templates:
     def sync(self, engine_types: Sequence[EngineType]) -> None:
         """Keep a template for exactly these declarations; replace changed ones, end the rest."""
         wanted = {t.name: t for t in engine_types if t.templated}
+        for name in [name for name in self._problems if name not in wanted]:
+            del self._problems[name]  # the type is gone, or no longer templated
+        if wanted and not pidfds_work():
+            for name in wanted:
+                self._problems[name] = NO_PIDFDS
+            return
         if wanted and self._reaper is None:
             become_subreaper()
             self._reaper = asyncio.create_task(self._reap_strays())
@@ -499,9 +515,10 @@ class Templates:
                 try:
                     await template.start()
                 except (EngineStartError, OSError) as exc:
+                    if self._problems.get(engine_type.name) != str(exc):  # said once
+                        log.warning("template %s: %s", engine_type.name, exc)
                     self._problems[engine_type.name] = str(exc)
                     self._started[engine_type.name].set()  # no use waiting for it
-                    log.warning("template %s: %s", engine_type.name, exc)
                 else:
                     if template.usable:
                         self._problems.pop(engine_type.name, None)
@@ -559,7 +576,8 @@ class Templates:
     def describe(self, name: str) -> dict[str, Any] | None:
         """The template of a type as listed, or None for a type that has none."""
         if name not in self._keepers:
-            return None
+            problem = self._problems.get(name)
+            return {"state": "none", "problem": problem} if problem == NO_PIDFDS else None
         template = self._current.get(name)
         info = template.describe() if template is not None else {"state": "starting"}
         if name in self._problems:

@@ -283,3 +283,32 @@ def start_quickly(backend: Backend) -> dict[str, Any]:
     assert response.status_code == 201, response.text
     assert response.json()["forked"]
     return dict(response.json())
+
+
+def test_without_pidfds_engines_are_started_by_exec(monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    from codenode.backend import templates
+    from codenode.backend.engines import Engine
+    from codenode.backend.enginetype import EngineType
+
+    monkeypatch.setattr(templates, "pidfds_work", lambda: False)
+    engine_type = EngineType(
+        name="python",
+        bin=sys.executable,
+        args=["-m", "codenode.engine"],
+        env={"PYTHONPATH": str(ROOT)},
+        templated=True,
+    )
+
+    async def start() -> tuple[dict[str, Any] | None, bool]:
+        kept = templates.Templates()
+        kept.sync([engine_type])
+        engine = Engine(engine_type, None, kept.launch)
+        await engine.start()
+        await engine.stop()
+        await kept.close()
+        return kept.describe("python"), engine.forked
+
+    listed, forked = asyncio.run(start())
+    assert listed == {"state": "none", "problem": templates.NO_PIDFDS} and not forked
