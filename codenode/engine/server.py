@@ -16,7 +16,6 @@ import sys
 import threading
 
 import codenode
-from codenode.engine import background
 from codenode.engine.fdcapture import FdCapture
 from codenode.engine.interpreter import Interpreter
 from codenode.engine.output import DEFAULT_OUTPUT_LIMIT, Transcript
@@ -98,8 +97,10 @@ class EngineServer:
     def serve(self) -> None:
         """Say ready, then run evaluations in this (the main) thread until shutdown."""
         signal.signal(signal.SIGINT, self._on_sigint)
-        background.start(self._receive)
-        background.start(self._answer_side)
+        # These two with threading's handshake: started so, no SIGINT sent right after ready
+        # was ever seen to land in the next evaluation (started with _thread, some did).
+        threading.Thread(target=self._receive, name="codenode-receive", daemon=True).start()
+        threading.Thread(target=self._answer_side, name="codenode-side", daemon=True).start()
         self.connection.send(
             {
                 "type": "ready",

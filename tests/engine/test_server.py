@@ -122,6 +122,19 @@ def test_interrupt_while_idle_is_harmless(engine: EngineClient) -> None:
     assert engine.evaluate("3*3")["out"] == "9\n"
 
 
+def test_interrupt_right_after_ready_never_lands_in_the_next_cell() -> None:
+    # Were a helper thread to take the SIGINT, it would wait, pending, for the main thread's
+    # next wake-up: the next evaluation. A race, hence many fresh engines.
+    for _ in range(40):
+        engine = EngineClient()
+        try:
+            engine.interrupt()
+            time.sleep(0.05)
+            assert engine.evaluate("3*3")["out"] == "9\n"
+        finally:
+            engine.close()
+
+
 def test_completion_and_introspection_answer_while_busy(engine: EngineClient) -> None:
     engine.evaluate("import os")
     # The cell waits for a file that appears only after the answers came: if complete or
