@@ -282,13 +282,11 @@ def serve(control: socket, options: Dict[str, Any], wakeup: int) -> None:
             request = None
         op = request.get("op") if isinstance(request, dict) else None
         wanted = {"spare": 0, "fork": MAX_FDS}.get(op)  # type: ignore[arg-type]
-        problem = ""
+        problem, threads = "", thread_count()
         if wanted is None or len(fds) != wanted:
             problem = "expected a spare request, or a fork request with 2 fds"
-        elif thread_count() != 1:
-            problem = "the template runs %d threads: forking it would not be safe" % (
-                thread_count()
-            )
+        elif threads != 1:
+            problem = "the template runs %d threads: forking it would not be safe" % threads
         if problem:
             for fd in fds:
                 os.close(fd)

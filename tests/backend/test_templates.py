@@ -12,15 +12,15 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from codenode.backend.enginetype import Limits
-from tests.backend.conftest import ENGINES, ROOT, Backend, python_plugin, start_backend
+from tests.backend.conftest import ENGINES, ROOT, Backend, python_plugin
 from tests.backend.test_backend import alive, cgroup_has, declare, until, wait_gone
+from tests.backend.test_leaks import open_fds, rss_kib
 
 PRELOAD = ["decimal", "xml.dom.minidom", "numpy"]
 
@@ -31,17 +31,11 @@ def templated(name: str = "python", **fields: Any) -> str:
 
 @pytest.fixture
 def plugins(tmp_path: Path) -> Path:
+    """The plug-in folder (the conftest's backend fixture serves it): one templated type."""
     folder = tmp_path / "plugins"
     folder.mkdir()
     (folder / "python.py").write_text(templated(preload=PRELOAD))
     return folder
-
-
-@pytest.fixture
-def backend(plugins: Path, tmp_path: Path) -> Iterator[Backend]:
-    running = start_backend(plugins, tmp_path)
-    yield running
-    running.close()
 
 
 def evaluate(backend: Backend, engine_id: str, code: str) -> dict[str, Any]:
@@ -60,17 +54,6 @@ def value(backend: Backend, engine_id: str, code: str) -> Any:
 def template_of(backend: Backend, type_name: str = "python") -> dict[str, Any]:
     listing = backend.http.get("/engine-types").json()
     return dict(next(t for t in listing["types"] if t["name"] == type_name)["template"])
-
-
-def open_fds(pid: int) -> int:
-    return len(os.listdir(f"/proc/{pid}/fd"))
-
-
-def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise AssertionError(f"no VmRSS for {pid}")
 
 
 def test_the_template_is_listed_with_its_preloads(backend: Backend) -> None:
