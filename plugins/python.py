@@ -23,7 +23,8 @@ python = EngineType(
     description=f"Python {sys.version_info.major}.{sys.version_info.minor}",
     bin=sys.executable,
     args=["-m", "codenode.engine"],
-    env={"PYTHONPATH": CODENODE_PATH},
+    # matplotlib keeps its caches where its template, in a sandbox, can write them.
+    env={"PYTHONPATH": CODENODE_PATH, "MPLCONFIGDIR": "/tmp/matplotlib"},
     # memory_mb caps address space, not resident memory: numpy and threads reserve far more
     # than they touch, so leave room above what a cell really uses.
     limits=Limits(memory_mb=4096, cpu_seconds=None, processes=256, open_files=1024),

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import hmac
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,8 @@ from codenode.backend.cgroups import Cgroups
 from codenode.backend.errors import BackendError, Unauthorized
 from codenode.backend.plugins import PluginFolder
 from codenode.backend.table import EngineTable
+from codenode.backend.workspaces import Workspaces
+from codenode.environment import default_home
 from codenode.web import answer_errors_as_json, error_response
 
 log = logging.getLogger("codenode.backend")
@@ -35,13 +37,28 @@ class StartRequest(BaseModel):
     """Body of POST /engines."""
 
     type: str
+    # The workspace a sandboxed engine works in: an opaque key chosen by the frontend (one per
+    # user, say); the backend maps it to a folder of its own. None: the "default" workspace.
+    workspace: str | None = None
 
 
-def create_app(plugins_dir: Path, token: str) -> FastAPI:
-    """The backend application for a plug-in folder, guarded by token."""
+def create_app(
+    plugins_dir: Path,
+    token: str,
+    workspaces: Workspaces | None = None,
+    hidden: Sequence[Path] = (),
+) -> FastAPI:
+    """The backend application for a plug-in folder, guarded by token.
+
+    Workspaces default to the folder ``workspaces`` beside the plug-in folder. Sandboxed
+    engines never see the plug-in folder, the workspaces' root, the environment folder, nor
+    anything in hidden (the token file's folder, say).
+    """
     expected = f"Bearer {token}".encode()
     plugins = PluginFolder(plugins_dir)
-    table = EngineTable(plugins, Cgroups())
+    if workspaces is None:
+        workspaces = Workspaces(plugins_dir.parent / "workspaces")
+    table = EngineTable(plugins, Cgroups(), workspaces, [default_home(), *hidden])
     plugins.on_change = table.refill
 
     @contextlib.asynccontextmanager
@@ -75,6 +92,7 @@ def create_app(plugins_dir: Path, token: str) -> FastAPI:
         openapi_url=None,  # served below, behind the token like everything else
     )
     app.state.table = table
+    app.state.workspaces = workspaces
     router = APIRouter(dependencies=[Depends(authorized)])
 
     @app.exception_handler(BackendError)
@@ -106,7 +124,7 @@ def create_app(plugins_dir: Path, token: str) -> FastAPI:
     @router.post("/engines", status_code=201)
     async def start_engine(body: StartRequest) -> dict[str, Any]:
         """Start an engine of a type (from the pool when one is ready)."""
-        engine = await table.start(body.type)
+        engine = await table.start(body.type, body.workspace)
         return engine.describe()
 
     @router.get("/engines/{engine_id}")

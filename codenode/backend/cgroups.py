@@ -153,3 +153,13 @@ def _remove_stale(base: Path) -> None:
                             group.rmdir()
                 with contextlib.suppress(OSError):
                     folder.rmdir()
+
+
+def members_file(procs: Path) -> Path:
+    """The file a process writes 0 to, to join the group whose cgroup.procs is procs.
+
+    On cgroup v1, a group's ``tasks``: moving a single-threaded process as its one thread skips
+    the RCU grace period (10-20 ms) that moving a whole process through cgroup.procs waits for.
+    """
+    tasks = procs.with_name("tasks")
+    return tasks if tasks.exists() else procs

@@ -26,6 +26,7 @@ from codenode.backend.cgroups import Cgroups
 from codenode.backend.enginetype import EngineType
 from codenode.backend.errors import EngineStartError
 from codenode.backend.launch import EngineProcess, Launched, explain_exit, launch, signal_name
+from codenode.backend.sandboxes import Sandbox
 from codenode.protocol import engine as wire
 
 log = logging.getLogger("codenode.backend")
@@ -33,7 +34,7 @@ Message = dict[str, Any]
 FINAL_TYPES = ("result", "reply", "error")
 STDERR_LINES = 20
 # Starts an engine process: exec (launch.launch) or a fork from a template (templates.py).
-Launcher = Callable[[EngineType, Sequence[Path], bool], Awaitable[Launched]]
+Launcher = Callable[[EngineType, Sequence[Path], bool, Sandbox | None], Awaitable[Launched]]
 ASK_SECONDS = 1.0  # for each step of stopping
 TERM_SECONDS = 2.0
 
@@ -66,8 +67,10 @@ class Engine:
         engine_type: EngineType,
         cgroups: Cgroups | None = None,
         launcher: Launcher = launch,
+        sandbox: Sandbox | None = None,
     ) -> None:
         self.id = uuid.uuid4().hex[:16]
+        self.sandbox = sandbox
         self.launcher = launcher
         self.forked = False
         self.cgroups = cgroups
@@ -97,7 +100,7 @@ class Engine:
         self.died = asyncio.Event()
         procs = [] if self.cgroups is None else self.cgroups.create(self.id, self.type.limits)
         in_cgroup = self.cgroups is not None and self.cgroups.has("memory")
-        launched = await self.launcher(self.type, procs, in_cgroup)
+        launched = await self.launcher(self.type, procs, in_cgroup, self.sandbox)
         self._process = launched.process
         self.forked = launched.forked
         self.pid = launched.process.pid
@@ -292,6 +295,7 @@ class Engine:
             "state": self.state,
             "pid": self.pid,
             "forked": self.forked,
+            "workspace": self.sandbox.workspace.key if self.sandbox else None,
             "started": self.started,
             "last_activity": self.last_activity,
             "rss_bytes": _rss_bytes(self.pid) if self.state != "dead" else 0,

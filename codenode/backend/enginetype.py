@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 NAME_CHARACTERS = set("abcdefghijklmnopqrstuvwxyz0123456789-_.")
+NETWORKS = ("host", "none")
+RESERVED_TARGETS = ("", "/proc", "/dev", "/tmp", "/workspace", "/.workspaces")
 
 
 class DeclarationError(ValueError):
@@ -43,14 +45,44 @@ class Limits:
     processes: int | None = 256
     open_files: int | None = 1024
     output_chars: int | None = 20_000_000  # per evaluation
+    tmp_mb: int | None = 512  # a sandboxed engine's private /tmp and /dev/shm, each
 
     def __post_init__(self) -> None:
-        for name in ("memory_mb", "cpu_seconds", "processes", "open_files", "output_chars"):
+        for name in (
+            "memory_mb",
+            "cpu_seconds",
+            "processes",
+            "open_files",
+            "output_chars",
+            "tmp_mb",
+        ):
             value = getattr(self, name)
             if value is not None and (
                 not isinstance(value, int) or isinstance(value, bool) or value <= 0
             ):
                 raise DeclarationError(f"limits: {name} must be a positive whole number or None")
+
+
+@dataclass(frozen=True)
+class Mount:
+    """A folder of the backend's machine shown to a sandboxed engine (a shared data set, say)."""
+
+    source: str
+    target: str
+    writable: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("source", "target"):
+            value = getattr(self, name)
+            _check(
+                isinstance(value, str) and value.startswith("/") and "/../" not in value + "/",
+                f"mounts: {name} must be an absolute path",
+            )
+        _check(isinstance(self.writable, bool), "mounts: writable must be True or False")
+        _check(
+            self.target.rstrip("/") not in RESERVED_TARGETS,
+            f"mounts: target {self.target!r} is the sandbox's own",
+        )
 
 
 @dataclass(frozen=True)
@@ -72,6 +104,11 @@ class EngineType:
     # protocol: docs/templates.md); preload: modules the template imports for all of them.
     templated: bool = False
     preload: list[str] = field(default_factory=list)
+    # Engines run in a sandbox (docs/security.md): their workspace, the system and their
+    # runtime read-only, nothing of Codenode's. sandbox=False: the whole machine, as the backend.
+    sandbox: bool = True
+    network: str = "host"  # or "none": loopback only
+    mounts: list[Mount] = field(default_factory=list)  # more folders a sandboxed engine sees
 
     def __post_init__(self) -> None:
         _check_name(self.name)
@@ -100,6 +137,12 @@ class EngineType:
             "preload must be a list of module names",
         )
         _check(self.templated or not self.preload, "preload needs templated=True")
+        _check(isinstance(self.sandbox, bool), "sandbox must be True or False")
+        _check(self.network in NETWORKS, "network must be 'host' or 'none'")
+        _check(
+            isinstance(self.mounts, list) and all(isinstance(m, Mount) for m in self.mounts),
+            "mounts must be a list of Mount(...)",
+        )
 
     @property
     def working_directory(self) -> str:
@@ -108,7 +151,13 @@ class EngineType:
 
     def summary(self) -> dict[str, Any]:
         """The fields a listing shows."""
-        return {"name": self.name, "description": self.description, "templated": self.templated}
+        return {
+            "name": self.name,
+            "description": self.description,
+            "templated": self.templated,
+            "sandbox": self.sandbox,
+            "network": self.network if self.sandbox else "host",
+        }
 
 
 def _check(condition: bool, message: str) -> None:

@@ -17,7 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from codenode.backend import sandboxes
+from codenode.backend.cgroups import members_file
 from codenode.backend.enginetype import EngineType, Limits
+from codenode.backend.sandboxes import Sandbox
 
 # An engine sees only these of the backend's environment, plus its type's env: the backend's
 # token and anything else secret stay out.
@@ -52,7 +55,7 @@ def engine_environment(engine_type: EngineType) -> dict[str, str]:
     env = {name: os.environ[name] for name in PASSED_THROUGH if name in os.environ}
     env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
     env.setdefault("LANG", "C.UTF-8")
-    env["HOME"] = os.path.expanduser("~")
+    env["HOME"] = "/workspace" if engine_type.sandbox else os.path.expanduser("~")
     env["PYTHONUNBUFFERED"] = "1"
     if engine_type.limits.output_chars is not None:
         env["CODENODE_OUTPUT_LIMIT"] = str(engine_type.limits.output_chars)
@@ -101,11 +104,25 @@ def limiter(limits: Limits, memory_in_cgroup: bool = False) -> Callable[[], None
 
 
 async def launch(
-    engine_type: EngineType, cgroup_procs: Sequence[Path] = (), memory_in_cgroup: bool = False
+    engine_type: EngineType,
+    cgroup_procs: Sequence[Path] = (),
+    memory_in_cgroup: bool = False,
+    sandbox: Sandbox | None = None,
 ) -> Launched:
-    """Start an engine process of this type; it still has to say ready."""
+    """Start an engine process of this type; it still has to say ready.
+
+    In a sandbox, the process started is the sandbox's launcher (codenode/engine/sandbox.py),
+    which joins the cgroups, makes the sandbox and runs the engine in it as its only child.
+    """
     parent, child = socket.socketpair()
     argv = [engine_type.bin, *engine_type.args, "--fd", str(child.fileno())]
+    env = engine_environment(engine_type)
+    cwd = engine_type.working_directory
+    if sandbox is not None:
+        argv = [*sandboxes.HELPER_PYTHON, *argv]
+        members = [members_file(path) for path in cgroup_procs]
+        env[sandboxes.ENVIRONMENT] = sandboxes.engine_environment(sandbox, "engine", members)
+        cwd, cgroup_procs = "/", ()
     try:
         process = await asyncio.create_subprocess_exec(
             *argv,
@@ -113,8 +130,8 @@ async def launch(
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE,
-            cwd=engine_type.working_directory,
-            env=engine_environment(engine_type),
+            cwd=cwd,
+            env=env,
             start_new_session=True,
             preexec_fn=limiter(engine_type.limits, memory_in_cgroup),
         )

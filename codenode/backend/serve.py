@@ -57,7 +57,8 @@ def run(
     plugins = (plugins or home / "plugins").expanduser()
     if prepare_plugins(plugins):
         log.info("created plug-in folder %s with the default plug-ins", plugins)
-    token, token_source = load_token((token_file or home / "backend.token").expanduser())
+    token_file = (token_file or home / "backend.token").expanduser()
+    token, token_source = load_token(token_file)
     listener = socket.create_server((host, port), reuse_port=False)
     # Accepted connections inherit this. Without it, a response written in two parts (headers,
     # body) waits for the client's delayed ACK: ~40 ms on every request and every bus reply.
@@ -67,7 +68,7 @@ def run(
     print(f"Codenode backend {codenode.__version__} listening on {scheme}://{host}:{bound_port}")
     print(f"plug-ins: {plugins}; token: {token_source}", flush=True)
     config = uvicorn.Config(
-        create_app(plugins, token),
+        create_app(plugins, token, hidden=[token_file.resolve()]),
         log_level="info",
         access_log=False,  # request lines add nothing an operator needs, and cost time
         ssl_certfile=certfile,

@@ -5,24 +5,38 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
 
 from codenode.backend.cgroups import Cgroups
 from codenode.backend.engines import Engine
 from codenode.backend.errors import EngineTypeUnavailable, UnknownEngine, UnknownEngineType
 from codenode.backend.plugins import PluginFolder
 from codenode.backend.pool import Pool
+from codenode.backend.sandboxes import Sandboxes
 from codenode.backend.templates import Templates
+from codenode.backend.workspaces import Workspaces
 
 REFILL_DELAY = 0.5  # seconds from handing out a pooled engine to starting its replacement
+DEFAULT_WORKSPACE = "default"  # for engines started without one (by an admin, say)
 
 
 class EngineTable:
     """Every engine handed out by this backend, by id, dead ones included until stopped."""
 
-    def __init__(self, plugins: PluginFolder, cgroups: Cgroups | None = None) -> None:
+    def __init__(
+        self,
+        plugins: PluginFolder,
+        cgroups: Cgroups | None = None,
+        workspaces: Workspaces | None = None,
+        hidden: Sequence[Path] = (),
+    ) -> None:
         self.plugins = plugins
         self.cgroups = cgroups
-        self.templates = Templates()
+        if workspaces is None:
+            workspaces = Workspaces(plugins.folder.parent / "workspaces")
+        self.sandboxes = Sandboxes(workspaces, [plugins.folder, *hidden])
+        self.templates = Templates(self.sandboxes)
         self.pool = Pool(cgroups, self.templates.launch)
         self.engines: dict[str, Engine] = {}
         self.starts: Counter[str] = Counter()
@@ -35,23 +49,30 @@ class EngineTable:
         self.templates.sync(available)
         pooled = set()
         for declared in self.plugins.types().values():
-            if declared.available and declared.type.pool > 0:
+            # A pooled engine is started before anyone names its workspace: only unsandboxed
+            # types keep pools (sandboxed ones are templated, which is faster anyway).
+            if declared.available and declared.type.pool > 0 and not declared.type.sandbox:
                 pooled.add(declared.type.name)
                 self.pool.fill(declared.type)
         self.pool.forget(pooled)
 
-    async def start(self, type_name: str) -> Engine:
-        """A ready engine of the type: from the pool, or started now."""
+    async def start(self, type_name: str, workspace: str | None = None) -> Engine:
+        """A ready engine of the type, working in workspace (sandboxed types): from the pool,
+        or started now."""
         declared = self.plugins.get(type_name)
         if declared is None:
             raise UnknownEngineType(type_name)
         if not declared.available:
             raise EngineTypeUnavailable(type_name, declared.reason or "unknown reason")
-        engine = self.pool.take(declared.type)
+        engine_type = declared.type
+        sandbox = None
+        if engine_type.sandbox:
+            sandbox = self.sandboxes.for_engine(engine_type, workspace or DEFAULT_WORKSPACE)
+        engine = None if engine_type.sandbox else self.pool.take(engine_type)
         if engine is None:
-            engine = Engine(declared.type, self.cgroups, self.templates.launch)
+            engine = Engine(engine_type, self.cgroups, self.templates.launch, sandbox)
             await engine.start()
-        if declared.type.pool > 0:
+        if engine_type.pool > 0 and not engine_type.sandbox:
             self.pool.fill(declared.type, delay=REFILL_DELAY)
         self.engines[engine.id] = engine
         self.starts[type_name] += 1

@@ -20,11 +20,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from codenode.backend import passing
+from codenode.backend import passing, sandboxes
+from codenode.backend.cgroups import members_file
 from codenode.backend.enginetype import EngineType
 from codenode.backend.errors import EngineStartError
 from codenode.backend.forked import ForkedProcess
 from codenode.backend.launch import Launched, die_with_backend, engine_environment, rlimits
+from codenode.backend.sandboxes import Sandbox, Sandboxes
 
 log = logging.getLogger("codenode.backend")
 FORK_SECONDS = 5.0  # for the template to answer a fork request
@@ -39,8 +41,10 @@ class TemplateError(Exception):
 class Template:
     """One template process for one declaration of an engine type."""
 
-    def __init__(self, engine_type: EngineType) -> None:
+    def __init__(self, engine_type: EngineType, sandboxes: Sandboxes | None = None) -> None:
         self.type = engine_type
+        # A sandboxed type's template runs in the type's view, and its spares in sandboxes.
+        self.sandboxes = sandboxes if engine_type.sandbox else None
         self.state = "starting"  # then "ready", or "dead"
         self.pid: int | None = None
         self.ready: dict[str, Any] = {}
@@ -63,6 +67,13 @@ class Template:
         argv = [self.type.bin, *self.type.args, "--template-fd", str(theirs.fileno())]
         if self.type.preload:
             argv += ["--preload", ",".join(self.type.preload)]
+        env, cwd = engine_environment(self.type), self.type.working_directory
+        if self.sandboxes is not None:
+            self.sandboxes.prepare()
+            spec = {**self.sandboxes.view(self.type), "mode": "template"}
+            argv = [*sandboxes.HELPER_PYTHON, *argv]
+            env[sandboxes.ENVIRONMENT] = json.dumps(spec)
+            cwd = "/"
         try:
             self._process = await asyncio.create_subprocess_exec(
                 *argv,
@@ -70,8 +81,8 @@ class Template:
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.PIPE,
-                cwd=self.type.working_directory,
-                env=engine_environment(self.type),
+                cwd=cwd,
+                env=env,
                 start_new_session=True,
                 preexec_fn=die_with_backend,
             )
@@ -110,7 +121,11 @@ class Template:
         return self.state == "ready" and self.ready.get("threads", 1) == 1
 
     async def fork(
-        self, engine_type: EngineType, cgroup_procs: Sequence[Path], memory_in_cgroup: bool
+        self,
+        engine_type: EngineType,
+        cgroup_procs: Sequence[Path],
+        memory_in_cgroup: bool,
+        sandbox: Sandbox | None = None,
     ) -> Launched:
         """A new engine forked from this template; it still has to say ready.
 
@@ -121,20 +136,30 @@ class Template:
             raise TemplateError(f"the template is {self.state}")
         self.forks += 1
         request_id = self.forks
-        request = {
+        if (sandbox is None) != (self.sandboxes is None):
+            raise TemplateError("the engine's sandbox is not its template's")
+        request: dict[str, Any] = {
             "op": "fork",
             "id": request_id,
             "rlimits": rlimits(engine_type.limits, memory_in_cgroup),
-            "cgroups": [str(path) for path in cgroup_procs],
+            "cgroups": len(cgroup_procs),
         }
+        if sandbox is not None:
+            workspace = sandbox.workspace
+            request["workspace"] = workspace.key
+            if sandboxes.sandbox_as_root():
+                request.update(uid=workspace.uid, gid=workspace.gid)
         mine, theirs = socket.socketpair()
         stderr_read, stderr_write = os.pipe2(os.O_CLOEXEC)
+        # The child joins its cgroups through these: a sandbox shows it no /sys/fs/cgroup.
+        members = [os.open(members_file(path), os.O_WRONLY | os.O_CLOEXEC) for path in cgroup_procs]
+        fds = [theirs.fileno(), stderr_write, *members]
         try:
-            pid = self._to_spare(request, [theirs.fileno(), stderr_write])
+            pid = self._to_spare(request, fds)
             if pid is None:
                 answered: asyncio.Future[int] = asyncio.get_running_loop().create_future()
                 self._pending[request_id] = answered
-                await passing.send(self._control, request, [theirs.fileno(), stderr_write])
+                await passing.send(self._control, request, fds)
                 pid = await asyncio.wait_for(answered, FORK_SECONDS)
             self._ask_for_spare()
             stderr = await passing.stream(stderr_read)
@@ -148,7 +173,8 @@ class Template:
         finally:
             self._pending.pop(request_id, None)
             theirs.close()
-            os.close(stderr_write)
+            for fd in (stderr_write, *members):
+                os.close(fd)
         return Launched(ForkedProcess(pid, stderr, self._reports[pid]), mine, forked=True)
 
     def _to_spare(self, request: dict[str, Any], fds: list[int]) -> int | None:

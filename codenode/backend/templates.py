@@ -18,6 +18,7 @@ from codenode.backend.enginetype import EngineType
 from codenode.backend.errors import EngineStartError
 from codenode.backend.forked import become_subreaper, pidfds_work, reap_strays
 from codenode.backend.launch import Launched, launch
+from codenode.backend.sandboxes import Sandbox, Sandboxes
 from codenode.backend.template import Template, TemplateError
 
 log = logging.getLogger("codenode.backend")
@@ -29,7 +30,8 @@ NO_PIDFDS = "this kernel has no pidfds (Linux >= 5.3): engines are started by ex
 class Templates:
     """The backend's templates, one per templated engine type, kept running."""
 
-    def __init__(self) -> None:
+    def __init__(self, sandboxes: Sandboxes | None = None) -> None:
+        self.sandboxes = sandboxes
         self._current: dict[str, Template] = {}
         self._keepers: dict[str, tuple[EngineType, asyncio.Task[None]]] = {}
         self._problems: dict[str, str] = {}  # type name -> why its template is not running
@@ -72,7 +74,7 @@ class Templates:
         template: Template | None = None
         try:
             while True:
-                template = Template(engine_type)
+                template = Template(engine_type, self.sandboxes)
                 try:
                     await template.start()
                 except (EngineStartError, OSError) as exc:
@@ -115,6 +117,7 @@ class Templates:
         engine_type: EngineType,
         cgroup_procs: Sequence[Path] = (),
         memory_in_cgroup: bool = False,
+        sandbox: Sandbox | None = None,
     ) -> Launched:
         """An engine of the type: forked from its template if it has one, else started.
 
@@ -128,11 +131,11 @@ class Templates:
         template = self._current.get(engine_type.name)
         if template is not None and template.type == engine_type and template.usable:
             try:
-                return await template.fork(engine_type, cgroup_procs, memory_in_cgroup)
+                return await template.fork(engine_type, cgroup_procs, memory_in_cgroup, sandbox)
             except TemplateError as exc:
                 self._problems[engine_type.name] = f"{exc}: the engine was started by exec"
                 log.warning("template %s: %s", engine_type.name, self._problems[engine_type.name])
-        return await launch(engine_type, cgroup_procs, memory_in_cgroup)
+        return await launch(engine_type, cgroup_procs, memory_in_cgroup, sandbox)
 
     def describe(self, name: str) -> dict[str, Any] | None:
         """The template of a type as listed, or None for a type that has none."""

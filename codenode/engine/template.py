@@ -6,8 +6,9 @@ the modules to preload and the type's transform, says ready on its control socke
 SOCK_SEQPACKET socket: one JSON object per packet) and waits. It never runs user code.
 
 For ``{"op": "spare"}`` it forks a spare child and passes the backend a line to it; a
-``{"op": "fork", "id": ID, "rlimits"?: {NAME: [SOFT, HARD]}, "cgroups"?: [PATH]}`` packet,
-which carries the engine's socket and the write end of its stderr pipe as SCM_RIGHTS, goes down
+``{"op": "fork", "id": ID, "rlimits"?: {NAME: [SOFT, HARD]}, "cgroups"?: N, "workspace"?: KEY,
+"uid"?: UID, "gid"?: GID}`` packet, which carries the engine's socket, the write end of its
+stderr pipe and N cgroup membership files as SCM_RIGHTS, goes down
 that line, or to the template, which forks for it and answers ``{"type": "forked", "id",
 "pid"}``. The child becomes an ordinary engine on that socket: its own session and process
 group, default signal handlers, no descriptor but 0, 1, 2 and its socket, the type's limits,
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
 
 ENGINE_FD = 3  # where a forked engine finds its socket
 FAILED_START = 70  # a forked engine's exit code when it could not apply its limits
-MAX_FDS = 2  # per fork request: the engine's socket and its stderr
+MAX_FDS = 6  # per fork request: the engine's socket, its stderr, and up to 4 cgroups to join
 
 
 def preload(names: List[str]) -> Dict[str, str]:
@@ -117,17 +118,10 @@ def reseed() -> None:
         randstate.set_random_seed()
 
 
-def join_cgroup(procs: str) -> None:
-    """Move this process, single-threaded still, into the cgroup whose cgroup.procs is procs.
-
-    On cgroup v1 it moves as its one thread, through the group's ``tasks`` file: moving a
-    whole process takes a global lock that waits for an RCU grace period (10-20 ms), moving
-    the calling thread does not.
-    """
-    try:
-        members = os.open(procs[: -len("cgroup.procs")] + "tasks", os.O_WRONLY)
-    except FileNotFoundError:  # cgroup v2
-        members = os.open(procs, os.O_WRONLY)
+def join_cgroup(members: int) -> None:
+    """Move this process, single-threaded still, into a cgroup: members is its ``tasks`` file
+    on cgroup v1 (moving one thread skips an RCU grace period of 10-20 ms), else its
+    ``cgroup.procs``, opened by the backend (a sandbox shows no /sys/fs/cgroup)."""
     try:
         os.write(members, b"0")
     finally:
@@ -159,9 +153,17 @@ def shed_template(control: socket, keep: int) -> None:
 
 
 def wait_as_spare(control: socket, conn: socket, options: Dict[str, Any]) -> None:
-    """In a spare child: wait for a fork request, then become that engine. Never returns."""
+    """In a spare child: wait for a fork request, then become that engine. Never returns.
+
+    In a sandbox, the spare is PID 1 of its own PID namespace, and takes its namespaces of
+    every other kind now, ahead of the request (sandbox.isolate).
+    """
     try:
         shed_template(control, conn.fileno())
+        if options.get("sandbox"):
+            from codenode.engine import sandbox
+
+            sandbox.isolate(options["sandbox"])
         # Copy-on-write faults on what an engine's start touches, taken while nobody waits;
         # and the type's startup code run ahead (Sage's takes ~20 ms).
         warm_up()
@@ -195,23 +197,31 @@ def become_engine(
 ) -> None:
     """Take the engine's socket and stderr, join its cgroups, apply its limits, serve."""
     os.setsid()
-    engine_fd, stderr_fd = fds
+    engine_fd, stderr_fd, members = fds[0], fds[1], fds[2:]
     os.dup2(stderr_fd, 2)
     if problem:
         fail("the startup code failed:\n" + problem)
+    for fd in members:
+        try:
+            join_cgroup(fd)
+        except OSError as exc:
+            fail("cannot join a cgroup: %s" % exc)
     if engine_fd != ENGINE_FD:
         os.dup2(engine_fd, ENGINE_FD, inheritable=False)
     os.closerange(ENGINE_FD + 1, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
-    for path in request.get("cgroups") or ():
-        try:
-            join_cgroup(path)
-        except OSError as exc:
-            fail("cannot join cgroup %s: %s" % (path, exc))
     for name, (soft, hard) in sorted((request.get("rlimits") or {}).items()):
         try:
             resource.setrlimit(getattr(resource, name), (soft, hard))
         except (AttributeError, ValueError, OSError) as exc:
             fail("cannot apply limit %s=%s: %s" % (name, (soft, hard), exc))
+    if options.get("sandbox"):
+        from codenode.engine import sandbox
+
+        try:
+            sandbox.take_workspace(str(request.get("workspace", "")))
+            sandbox.drop_privileges(request.get("uid"), request.get("gid"))
+        except OSError as exc:
+            fail("cannot enter the sandbox: %s" % exc)
     reseed()
     serve_engine(ENGINE_FD, options, namespace)
 
@@ -231,14 +241,32 @@ def receive(conn: socket) -> Any:
 
 def fork_spare(control: socket, options: Dict[str, Any]) -> Tuple[int, socket]:
     """A child forked ahead of the next request: the fork's own cost (page tables, the first
-    copy-on-write faults) is paid between requests, not while a user waits."""
+    copy-on-write faults) is paid between requests, not while a user waits.
+
+    In a sandbox the child is born PID 1 of a PID namespace of its own; the template itself
+    stays in its own (and goes back to making children there).
+    """
     ours, theirs = socketpair(AF_UNIX, SOCK_SEQPACKET)
+    own_pids = options.get("own-pid-namespace")
+    if own_pids is not None:
+        from codenode.engine import sandbox
+
+        sandbox.unshare(sandbox.CLONE_NEWPID)
     pid = os.fork()
     if pid == 0:
         ours.close()
         wait_as_spare(control, theirs, options)
+    if own_pids is not None:
+        _back_to(own_pids)
     theirs.close()
     return pid, ours
+
+
+def _back_to(fd: int) -> None:
+    """setns(fd, CLONE_NEWPID), by ctypes: os.setns is Python 3.12's."""
+    from codenode.engine import sandbox
+
+    sandbox._call(sandbox._libc.setns(fd, sandbox.CLONE_NEWPID), "setns")
 
 
 def hand_over(line: socket, data: bytes, fds: List[int]) -> bool:
@@ -281,10 +309,13 @@ def serve(control: socket, options: Dict[str, Any], wakeup: int) -> None:
         except ValueError:
             request = None
         op = request.get("op") if isinstance(request, dict) else None
-        wanted = {"spare": 0, "fork": MAX_FDS}.get(op)  # type: ignore[arg-type]
+        cgroups = request.get("cgroups", 0) if isinstance(request, dict) else 0
+        wanted = None
+        if op in ("spare", "fork") and isinstance(cgroups, int):
+            wanted = 2 + cgroups if op == "fork" else 0
         problem, threads = "", thread_count()
         if wanted is None or len(fds) != wanted:
-            problem = "expected a spare request, or a fork request with 2 fds"
+            problem = "expected a spare request, or a fork request with 2 fds and its cgroups'"
         elif threads != 1:
             problem = "the template runs %d threads: forking it would not be safe" % threads
         if problem:
@@ -320,6 +351,11 @@ def serve_template(options: Dict[str, Any]) -> None:
     gc.freeze()
     threads = settle_threads()
     control = socket(fileno=options["template-fd"])
+    if os.environ.get("CODENODE_SANDBOX"):  # started in its type's view by sandbox.py
+        from codenode.engine import sandbox
+
+        options["sandbox"] = sandbox.spec_from_environment()
+        options["own-pid-namespace"] = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
     wake_read, wake_write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
     signal.signal(signal.SIGCHLD, lambda signum, frame: None)  # a handler, so the fd is written
     signal.set_wakeup_fd(wake_write, warn_on_full_buffer=False)
