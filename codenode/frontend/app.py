@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 
 import codenode
 from codenode.frontend import access
-from codenode.frontend.api import backends, engine, interchange, notebooks, users
+from codenode.frontend.api import backends, engine, files, interchange, notebooks, users
 from codenode.frontend.backends.registry import BackendRegistry
 from codenode.frontend.bus import routes as bus_routes
 from codenode.frontend.bus.hub import Hub
@@ -70,7 +70,7 @@ def create_app(config: FrontendConfig) -> FastAPI:
     answer_errors_as_json(app)
 
     api = APIRouter(prefix="/api", dependencies=[Depends(access.check_csrf)])
-    for module in (users, notebooks, engine, interchange, backends):
+    for module in (users, notebooks, engine, interchange, files, backends):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(bus_routes.router)

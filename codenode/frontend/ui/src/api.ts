@@ -37,6 +37,11 @@ export async function session(): Promise<Session> {
   return answer;
 }
 
+/** The CSRF token that state-changing requests echo (for requests not made by request()). */
+export function csrfToken(): string {
+  return cookie("codenode_csrf") || csrf;
+}
+
 export async function request(method: string, path: string, body?: unknown): Promise<any> {
   const headers: Record<string, string> = {};
   let payload: BodyInit | undefined;
@@ -47,7 +52,7 @@ export async function request(method: string, path: string, body?: unknown): Pro
     payload = JSON.stringify(body);
   }
   if (method !== "GET" && method !== "HEAD") {
-    headers["X-CSRF-Token"] = cookie("codenode_csrf") || csrf;
+    headers["X-CSRF-Token"] = csrfToken();
   }
   const response = await fetch(path, { method, headers, body: payload, credentials: "same-origin" });
   if (response.status === 204) return null;

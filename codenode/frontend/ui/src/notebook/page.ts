@@ -1,4 +1,5 @@
-// The notebook page: header, toolbar, cells; the bus connects them to the server.
+// The notebook page: header, toolbar, cells, and the Files panel beside them; the bus connects
+// them to the server.
 import type { Page } from "../main";
 import { ApiError, get } from "../api";
 import { h, mount } from "../dom";
@@ -7,6 +8,7 @@ import { loadSettings } from "../pages/settings";
 import { openShareDialog } from "../pages/share";
 import { openRevisionsDialog } from "../pages/revisions";
 import { Bus, type BusStatus } from "./bus";
+import { FilePanel } from "./files";
 import { openHelp } from "./help";
 import { warmUp } from "./markdown";
 import { NotebookEditor } from "./notebook";
@@ -87,7 +89,10 @@ export const renderNotebook: Page = (root, me, params) => {
     pasteCell: () => editor.paste(),
     runCell: () => editor.run(editor.current(), "stay"),
     help: () => openHelp(),
+    files: () => files.toggle(),
+    notebook: (info) => files.setNotebook(info),
   });
+  const files = new FilePanel(toolbar.filesToggle);
   const saver = new Saver(bus, (cellId) => editor.sourceOf(cellId), toolbar.saveState);
   editor = new NotebookEditor(bus, saver, toolbar, notify, (locked) => {
     readOnly.hidden = !locked;
@@ -95,7 +100,8 @@ export const renderNotebook: Page = (root, me, params) => {
   });
   editor.numbering = settings.numbering;
 
-  mount(root, pageHeader(me, "notebook"), h("div", { class: "notebook-page" }, toolbar.element, readOnly, editor.element, notices));
+  const notebookPage = h("div", { class: "notebook-page" }, toolbar.element, readOnly, editor.element, notices);
+  mount(root, pageHeader(me, "notebook"), h("div", { class: "notebook-layout" }, notebookPage, files.element));
 
   // Nothing typed is lost: flushed when leaving the page; a warning if it could not be sent.
   window.addEventListener("beforeunload", (event) => {

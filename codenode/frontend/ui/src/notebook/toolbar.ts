@@ -1,5 +1,6 @@
 // The notebook's toolbar: title (click to rename), engine type and state, engine controls,
-// export, revisions, share, and the cell buttons that mirror the command-mode keys.
+// export, revisions, share, the Files panel's toggle, and the cell buttons that mirror the
+// command-mode keys.
 import { h } from "../dom";
 import type { EngineEvent, NotebookInfo } from "./types";
 
@@ -15,6 +16,9 @@ export interface ToolbarActions {
   pasteCell(): void;
   runCell(): void;
   help(): void;
+  files(): void;
+  /** The notebook's title, role and so on, each time they are (re)drawn. */
+  notebook(info: NotebookInfo): void;
 }
 
 function button(label: string, text: string, onclick: () => void, extra: Record<string, string> = {}): HTMLButtonElement {
@@ -25,6 +29,8 @@ export class Toolbar {
   readonly element: HTMLElement;
   readonly saveState = h("span", { class: "save-state", role: "status" });
   readonly connection = h("span", { class: "connection", role: "status" });
+  /** Opens and closes the Files panel, which keeps its aria-expanded. */
+  readonly filesToggle: HTMLButtonElement;
   private title = h("button", { type: "button", class: "notebook-title", title: "Rename" });
   private engineType = h("span", { class: "engine-type" });
   private engineState = h("span", { class: "engine-state", role: "status" });
@@ -55,6 +61,7 @@ export class Toolbar {
       button("Paste cell", "Paste", () => actions.pasteCell()),
     ];
     const share = button("Share", "Share", () => actions.share());
+    this.filesToggle = button("Files", "Files", () => actions.files(), { "aria-expanded": "false", "aria-controls": "files-panel" });
     const engineGroup = h("span", { class: "group" }, engineControls);
     const cellGroup = h("span", { class: "group" }, cellControls);
     this.writerOnly.push(engineGroup, cellGroup, this.saveState);
@@ -98,6 +105,7 @@ export class Toolbar {
           h("span", { class: "export" }, this.exportButton, this.exportMenu),
           button("Revisions", "Revisions", () => actions.revisions()),
           share,
+          this.filesToggle,
           button("Keyboard shortcuts", "?", () => actions.help()),
         ),
       ),
@@ -115,6 +123,7 @@ export class Toolbar {
     this.title.disabled = !canWrite;
     for (const element of this.writerOnly) element.hidden = !canWrite;
     for (const element of this.ownerOnly) element.hidden = notebook.role !== "owner";
+    this.actions.notebook(notebook);
   }
 
   setEngine(event: EngineEvent): void {
