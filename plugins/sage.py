@@ -57,7 +57,9 @@ sage = EngineType(
         "--transform",
         "sage.repl.preparse:preparse",
     ],
-    env={"PYTHONPATH": CODENODE_PATH},
+    # Sage's startup code, run ahead in a sandbox before the workspace is there, wants a
+    # writable DOT_SAGE: the engine's private /tmp.
+    env={"PYTHONPATH": CODENODE_PATH, "DOT_SAGE": "/tmp/.sage"},
     # Sage with Maxima and PARI loaded reaches ~2 GB of address space (~200 MB resident).
     limits=Limits(memory_mb=4096, cpu_seconds=None, processes=256, open_files=1024),
     requires=["codenode.engine", "sage.all__sagemath_symbolics", "sage.repl.preparse"],

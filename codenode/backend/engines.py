@@ -324,10 +324,14 @@ def _signal_group(pid: int, signum: int) -> None:
 
 
 def _rss_bytes(pid: int | None) -> int:
+    """Resident memory of the process, and of its children for a sandboxed engine (whose
+    process is its sandbox's launcher or init, the engine its child)."""
     if pid is None:
         return 0
     try:
         with open(f"/proc/{pid}/statm") as statm:
-            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+            rss = int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        with open(f"/proc/{pid}/task/{pid}/children") as children:
+            return rss + sum(_rss_bytes(int(child)) for child in children.read().split())
     except (OSError, ValueError, IndexError):
         return 0

@@ -38,14 +38,25 @@ def become_subreaper() -> None:
         log.warning("cannot become the engines' subreaper: exit statuses may be lost")
 
 
-def reap_strays() -> int:
+def reap_strays(dropped: list[int] | None = None) -> int:
     """Reap the zombie children this backend inherited as subreaper; how many were reaped.
 
     Orphans that were members of another session (a dead template's spare, what an engine
     started) come to the backend when their parent dies. Session leaders are left alone:
-    those are engines and templates, whose owners read their statuses.
+    those are engines and templates, whose owners read their statuses; except the dropped
+    spares of templates (sandboxed spares lead sessions), taken off that list once reaped.
     """
     own_pid, own_session, reaped = os.getpid(), os.getsid(0), 0
+    for pid in list(dropped or ()):
+        try:
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                reaped += 1
+                dropped.remove(pid)  # type: ignore[union-attr]
+        except ChildProcessError:  # not ours (yet: its template still lives), or gone
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, 0)
+                continue
+            dropped.remove(pid)  # type: ignore[union-attr]
     for name in os.listdir("/proc"):
         if not name.isdigit():
             continue

@@ -60,6 +60,7 @@ class Template:
         self._spare: tuple[int, socket.socket] | None = None  # its pid, and the line to it
         self._spare_asked = False
         self._closing = False
+        self.dropped_spares: list[int] = []
 
     async def start(self) -> None:
         """Start the process; EngineStartError if it does not say ready in time."""
@@ -214,9 +215,7 @@ class Template:
             except OSError:
                 return
             if not packet:  # the template is gone: so should its spare be
-                if self._spare is not None:
-                    self._spare[1].close()
-                    self._spare = None
+                self._drop_spare()
                 return
             fds = passing.fds(ancdata)
             try:
@@ -254,6 +253,15 @@ class Template:
         for fd in fds:  # anything not taken above
             os.close(fd)
 
+    def _drop_spare(self) -> None:
+        """Close the line to the spare, which then exits. A sandboxed spare leads a session of
+        its own (it is the init of its engine's namespace), so the backend's stray reaper
+        would leave it alone: its pid is kept in dropped_spares for the reaper to take."""
+        if self._spare is not None:
+            self.dropped_spares.append(self._spare[0])
+            self._spare[1].close()
+            self._spare = None
+
     async def _watch_exit(self) -> None:
         assert self._process is not None
         returncode = await self._process.wait()
@@ -279,9 +287,7 @@ class Template:
         return "".join(self._stderr)
 
     def _close_control(self) -> None:
-        if self._spare is not None:  # its line closes: the spare exits
-            self._spare[1].close()
-            self._spare = None
+        self._drop_spare()
         if self._control is not None:
             self._control.close()
             self._control = None

@@ -37,6 +37,8 @@ class Templates:
         self._problems: dict[str, str] = {}  # type name -> why its template is not running
         self._started: dict[str, asyncio.Event] = {}  # type name -> set once it has started
         self._reaper: asyncio.Task[None] | None = None
+        self._ended: list[Template] = []  # templates that ran, whose dropped spares to reap
+        self._dropped: list[int] = []
 
     def sync(self, engine_types: Sequence[EngineType]) -> None:
         """Keep a template for exactly these declarations; replace changed ones, end the rest."""
@@ -63,8 +65,12 @@ class Templates:
     async def _reap_strays(self) -> None:
         while True:
             await asyncio.sleep(STRAY_SECONDS)
+            for template in self._ended:
+                self._dropped.extend(template.dropped_spares)
+                template.dropped_spares.clear()
+            self._ended = [t for t in self._ended if t.state != "dead"]
             try:
-                await asyncio.to_thread(reap_strays)
+                await asyncio.to_thread(reap_strays, self._dropped)
             except Exception:
                 log.exception("reaping orphaned processes failed")
 
@@ -75,6 +81,7 @@ class Templates:
         try:
             while True:
                 template = Template(engine_type, self.sandboxes)
+                self._ended.append(template)
                 try:
                     await template.start()
                 except (EngineStartError, OSError) as exc:

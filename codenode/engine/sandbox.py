@@ -11,7 +11,8 @@ A backend describes the sandbox of an engine type in the environment variable CO
 2. ``isolate``: in a process that is PID 1 of a fresh PID namespace (its parent called
    ``unshare(CLONE_NEWPID)`` before forking it): its own copy of the view, a ``/proc`` showing
    only its own processes, a private ``/tmp`` and ``/dev/shm``, its own IPC and host name, and
-   with ``network="none"`` no network but loopback. A template's spare does this ahead of time.
+   with ``network="none"`` no network but loopback. That process stays the namespace's init
+   (``serve_as_init``) and forks the engine. A template's spare does all this ahead of time.
 3. ``take_workspace`` and ``drop_privileges``: the workspace folder mounted read-write at
    ``/workspace`` (home and working directory), then the workspace's own unprivileged identity
    and ``no_new_privs``. This is the only step on the path of a user's fork request.
@@ -255,13 +256,60 @@ def spec_from_environment() -> Optional[Spec]:
     return json.loads(text) if text else None
 
 
-def _mirror(status: int) -> NoReturn:
-    """Exit as the engine did: its code, or killed by its signal."""
+SIGNALLED = 128  # an init's exit code for "the engine was killed by signal N": 128 + N
+
+
+def init_status(status: int) -> int:
+    """The exit code that tells a wait status through an init (which a signal cannot end)."""
     if os.WIFSIGNALED(status):
-        number = os.WTERMSIG(status)
-        signal.signal(number, signal.SIG_DFL)
+        return SIGNALLED + os.WTERMSIG(status)
+    return os.WEXITSTATUS(status) if os.WIFEXITED(status) else 1
+
+
+def as_signal(code: int) -> int:
+    """The signal an init's exit code tells of, or 0 for an ordinary exit code."""
+    number = code - SIGNALLED
+    return number if 0 < number < 65 else 0
+
+
+def _mirror(code: int) -> NoReturn:
+    """Exit as the engine did (code from its init): with its code, or by its signal."""
+    number = as_signal(code)
+    if number:
+        if number not in (signal.SIGKILL, signal.SIGSTOP):
+            signal.signal(number, signal.SIG_DFL)
         os.kill(os.getpid(), number)
-    os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 1)
+    os._exit(code)
+
+
+def _wait(pid: int) -> int:
+    """waitpid(pid), the status."""
+    while True:
+        try:
+            return os.waitpid(pid, 0)[1]
+        except InterruptedError:
+            continue
+
+
+def serve_as_init(engine: int) -> NoReturn:
+    """As PID 1 of an engine's PID namespace: reap every orphan; end when the engine ends.
+
+    The engine is not PID 1 itself: the kernel spares PID 1 the default action of signals
+    (SIGTERM, SIGXCPU at a CPU limit, ...), and an engine must die of those as anywhere else.
+    When this process ends, the kernel kills everything left in the namespace.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the engine's process group gets them too
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    os.closerange(3, 65536)
+    while True:
+        try:
+            pid, status = os.waitpid(-1, 0)
+        except InterruptedError:
+            continue
+        except ChildProcessError:
+            os._exit(1)
+        if pid == engine:
+            os._exit(init_status(status))
 
 
 def _join_cgroups(paths: List[str]) -> None:
@@ -271,33 +319,37 @@ def _join_cgroups(paths: List[str]) -> None:
 
 
 def launch_engine(spec: Spec, argv: List[str]) -> NoReturn:
-    """Make the whole sandbox and execute argv in it as PID 1; wait here and exit as it does.
+    """Make the whole sandbox and execute argv in it; wait here and exit as it does.
 
-    This process stays outside, so that the backend supervises it as it would the engine: it
-    ignores SIGINT (the engine's process group gets it), and dies with its engine.
+    Three processes: this one stays outside, so that the backend supervises it as it would the
+    engine; an init (PID 1 of the new PID namespace, see serve_as_init); and the engine. The
+    backend signals the process group, which the engine is in: it gets SIGINT and SIGTERM
+    itself, and the other two ignore them. If either of the others is killed, the engine is too.
     """
     _join_cgroups(spec.get("cgroups", ()))  # before the fork: the engine is born inside
     unshare(CLONE_NEWPID)
-    pid = os.fork()
-    if pid == 0:
+    init = os.fork()
+    if init == 0:
         try:
             _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
             build_view(spec, workspace=spec["workspace"])
             isolate(spec, fresh_proc=False)  # build_view's /proc is this namespace's already
-            drop_privileges(spec.get("uid"), spec.get("gid"))
-            os.execv(argv[0], argv)
+            engine = os.fork()
+            if engine == 0:
+                drop_privileges(spec.get("uid"), spec.get("gid"))
+                # Only now: a change of identity clears the parent-death signal.
+                _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+                if os.getppid() != 1:  # the init died before that
+                    os._exit(70)
+                os.execv(argv[0], argv)
         except BaseException as exc:
             os.write(2, ("codenode sandbox: %s\n" % exc).encode())
-        os._exit(70)
+            os._exit(70)
+        serve_as_init(engine)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     os.closerange(3, 65536)  # the engine's socket must close when the engine ends
-    while True:
-        try:
-            _, status = os.waitpid(pid, 0)
-            break
-        except InterruptedError:
-            continue
-    _mirror(status)
+    _mirror(init_status(_wait(init)))
 
 
 def main(argv: List[str]) -> None:

@@ -87,8 +87,9 @@ def send(control: socket, message: Dict[str, Any]) -> None:
     control.send(json.dumps(message).encode())
 
 
-def reap(control: socket) -> None:
-    """Report every child that ended."""
+def reap(control: socket, sandboxed: bool = False) -> None:
+    """Report every child that ended (sandboxed: children are inits, which tell their
+    engine's signal in their exit code)."""
     while True:
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)
@@ -99,6 +100,8 @@ def reap(control: socket) -> None:
         report: Dict[str, Any] = {"type": "exited", "pid": pid}
         if os.WIFSIGNALED(status):
             report["signal"] = os.WTERMSIG(status)
+        elif sandboxed and os.WEXITSTATUS(status) > 128:
+            report["signal"] = os.WEXITSTATUS(status) - 128
         else:
             report["exit_code"] = os.WEXITSTATUS(status)
         send(control, report)
@@ -155,15 +158,20 @@ def shed_template(control: socket, keep: int) -> None:
 def wait_as_spare(control: socket, conn: socket, options: Dict[str, Any]) -> None:
     """In a spare child: wait for a fork request, then become that engine. Never returns.
 
-    In a sandbox, the spare is PID 1 of its own PID namespace, and takes its namespaces of
-    every other kind now, ahead of the request (sandbox.isolate).
+    In a sandbox, the spare is PID 1 of its own PID namespace: it takes its namespaces of every
+    other kind now, ahead of the request (sandbox.isolate), stays as their init and forks the
+    engine-to-be, which waits for the request.
     """
     try:
         shed_template(control, conn.fileno())
         if options.get("sandbox"):
             from codenode.engine import sandbox
 
+            os.setsid()  # the engine's process group, which the backend signals, is the init's
             sandbox.isolate(options["sandbox"])
+            engine = os.fork()
+            if engine != 0:  # this process: the namespace's init; the child: the engine-to-be
+                sandbox.serve_as_init(engine)
         # Copy-on-write faults on what an engine's start touches, taken while nobody waits;
         # and the type's startup code run ahead (Sage's takes ~20 ms).
         warm_up()
@@ -196,7 +204,8 @@ def become_engine(
     problem: str,
 ) -> None:
     """Take the engine's socket and stderr, join its cgroups, apply its limits, serve."""
-    os.setsid()
+    if not options.get("sandbox"):  # in a sandbox, its init leads the session already
+        os.setsid()
     engine_fd, stderr_fd, members = fds[0], fds[1], fds[2:]
     os.dup2(stderr_fd, 2)
     if problem:
@@ -289,7 +298,7 @@ def serve(control: socket, options: Dict[str, Any], wakeup: int) -> None:
     less. ``{"op": "fork", ...}`` with the engine's descriptors: a fresh child takes it here.
     """
     while True:
-        reap(control)
+        reap(control, bool(options.get("sandbox")))
         readable, _, _ = select.select([control.fileno(), wakeup], [], [])
         if wakeup in readable:
             while True:  # drain: the signals only say "look again"

@@ -165,3 +165,37 @@ def backend(plugins: Path, tmp_path: Path) -> Iterator[Backend]:
     running = start_backend(plugins, tmp_path)
     yield running
     running.close()
+
+
+def parent_of(pid: int) -> int:
+    """The parent of a process, as this (the host's) PID namespace numbers it."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("PPid:"):
+            return int(line.split()[1])
+    raise LookupError(pid)
+
+
+def outer_pid(inner: int, engine_pid: int) -> int:
+    """The host's number of a process that a sandboxed engine (listed as engine_pid) knows as
+    inner: its own PID namespace numbers from 1."""
+    for name in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            status = Path(f"/proc/{name}/status").read_text()
+        except OSError:
+            continue
+        numbers = next(line for line in status.splitlines() if line.startswith("NSpid:"))
+        found = [int(n) for n in numbers.split()[1:]]
+        if len(found) > 1 and found[-1] == inner and _descends(int(name), engine_pid):
+            return int(name)
+    raise LookupError(f"no process {inner} in the sandbox of {engine_pid}")
+
+
+def _descends(pid: int, ancestor: int) -> bool:
+    while pid > 1:
+        if pid == ancestor:
+            return True
+        try:
+            pid = parent_of(pid)
+        except (OSError, LookupError):
+            return False
+    return False

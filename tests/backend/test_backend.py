@@ -316,7 +316,8 @@ def test_flooding_engine_is_capped(backend: Backend, plugins: Path) -> None:
 def test_pool_hands_out_a_ready_engine(tmp_path: Path) -> None:
     folder = tmp_path / "plugins"
     folder.mkdir()
-    (folder / "pooled.py").write_text(python_plugin("pooled", pool=2))
+    # A pool is for unsandboxed types: a sandboxed engine is started for its workspace.
+    (folder / "pooled.py").write_text(python_plugin("pooled", pool=2, sandbox=False))
     backend = start_backend(folder, tmp_path)
     try:
         deadline = time.monotonic() + 20

@@ -119,14 +119,12 @@ def test_good_files_load_in_file_order(tmp_path: Path) -> None:
     assert gamma is not None and gamma.file == "b.py" and gamma.type.pool == 2
     assert folder.get("delta") is None
     assert folder.errors() == []
+    shown = {"templated": False, "sandbox": True, "network": "host", "available": True}
     assert folder.listing() == {
         "types": [
-            {"name": "alpha", "description": "first", "templated": False, "available": True}
-            | {"file": "a.py"},
-            {"name": "beta", "description": "", "templated": False, "available": True}
-            | {"file": "b.py"},
-            {"name": "gamma", "description": "", "templated": False, "available": True}
-            | {"file": "b.py"},
+            {"name": "alpha", "description": "first"} | shown | {"file": "a.py"},
+            {"name": "beta", "description": ""} | shown | {"file": "b.py"},
+            {"name": "gamma", "description": ""} | shown | {"file": "b.py"},
         ],
         "errors": [],
     }
@@ -343,6 +341,8 @@ def test_types_that_cannot_run_here_are_listed_with_the_reason(tmp_path: Path) -
         "name": "t0",
         "description": "",
         "templated": False,
+        "sandbox": True,
+        "network": "host",
         "available": False,
         "file": "t0.py",
         "reason": "/nonexistent/bin/python does not exist",

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from codenode.backend.enginetype import Limits
-from tests.backend.conftest import ENGINES, ROOT, Backend, python_plugin
+from tests.backend.conftest import ENGINES, ROOT, Backend, outer_pid, parent_of, python_plugin
 from tests.backend.test_backend import alive, cgroup_has, declare, until, wait_gone
 from tests.backend.test_leaks import open_fds, rss_kib
 
@@ -92,7 +92,10 @@ def test_forked_engines_share_nothing(backend: Backend) -> None:
             " 'CODENODE_BACKEND_TOKEN' in os.environ)",
         )
         session, group, parent, fds, has_token = facts
-        assert session == group == engine["pid"] and parent == template_pid
+        # In its sandbox, the engine is the child of its PID namespace's init (1), which leads
+        # its session and group and is the template's child.
+        assert session == group == parent == 1
+        assert parent_of(engine["pid"]) == template_pid
         # Its own socket and nothing of the template's: no control socket, no wakeup pipe.
         assert sum(fd.startswith("socket:") for fd in fds) == 1, fds
         assert not has_token
@@ -155,7 +158,7 @@ def test_engines_outlive_their_template_and_a_new_one_takes_over(backend: Backen
     )
     new_template = listing["types"][0]["template"]["pid"]
     new = backend.start_engine()
-    assert new["forked"] and value(backend, new["id"], "import os; os.getppid()") == new_template
+    assert new["forked"] and parent_of(new["pid"]) == new_template
     # The orphan is the backend's now: its death is still seen and explained.
     with backend.bus(old["id"]) as ws:
         os.kill(old["pid"], signal.SIGKILL)
@@ -201,7 +204,7 @@ def test_a_killed_backend_leaves_no_template_and_no_engine(backend: Backend) -> 
     template = template_of(backend)["pid"]
     idle, busy = backend.start_engine(), backend.start_engine()
     spawn = "import subprocess; child = subprocess.Popen(['sleep', '1000']); child.pid"
-    grandchild = value(backend, busy["id"], spawn)
+    grandchild = outer_pid(value(backend, busy["id"], spawn), busy["pid"])
     with backend.bus(busy["id"]) as ws:
         ws.send(json.dumps({"id": 1, "op": "evaluate", "code": "while True: pass"}))
         until(ws, lambda m: m.get("state") == "busy")

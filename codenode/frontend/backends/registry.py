@@ -141,17 +141,23 @@ class BackendRegistry:
     # --- engines --------------------------------------------------------------------------
 
     async def start_engine(
-        self, engine_type: str, avoid: frozenset[int] = frozenset()
+        self, engine_type: str, avoid: frozenset[int] = frozenset(), workspace: str | None = None
     ) -> Placement:
         """Start an engine of *engine_type* on the least-loaded healthy backend offering it
-        (not one of the backend ids in *avoid*, unless it is the only one)."""
+        (not one of the backend ids in *avoid*, unless it is the only one), working in the
+        backend's folder for *workspace* (an opaque key: docs/files.md)."""
+        body = (
+            {"type": engine_type}
+            if workspace is None
+            else {"type": engine_type, "workspace": workspace}
+        )
         refusals: dict[str, str] = {}
         for state in ranked(self.backends.values(), engine_type, avoid):
             # Counted before the call: starts that run at the same time spread out.
             state.started += 1
             try:
                 engine = await self.client.call(
-                    "POST", state.url, state.token, "/engines", json={"type": engine_type}
+                    "POST", state.url, state.token, "/engines", json=body
                 )
                 engine_id = engine["id"]
             except BackendFailure as failure:

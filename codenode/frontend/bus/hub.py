@@ -62,10 +62,11 @@ class Hub:
         await self._flush_all()
         self.notebooks.clear()
 
-    def session(self, notebook_id: str, engine_type: str) -> NotebookSession:
+    def session(self, notebook_id: str, engine_type: str, workspace: str) -> NotebookSession:
         session = self.notebooks.get(notebook_id)
         if session is None:
-            session = self.notebooks[notebook_id] = NotebookSession(self, notebook_id, engine_type)
+            session = NotebookSession(self, notebook_id, engine_type, workspace)
+            self.notebooks[notebook_id] = session
         return session
 
     def release(self, session: NotebookSession) -> None:

@@ -21,6 +21,7 @@ from codenode.frontend.bus import protocol
 from codenode.frontend.bus.session import NotebookSession
 from codenode.frontend.bus.tab import Tab
 from codenode.frontend.errors import FrontendError
+from codenode.frontend.workspace import workspace_key
 
 router = APIRouter()
 _tabs = itertools.count(1)
@@ -53,7 +54,9 @@ async def notebook_bus(websocket: WebSocket, notebook_id: str) -> None:
             return
     await websocket.accept()
     hub = websocket.app.state.hub
-    session: NotebookSession = hub.session(notebook_id, access.notebook.engine_type)
+    # The engine works in the owner's workspace, whoever opens the notebook.
+    workspace = workspace_key(access.notebook.owner_id)
+    session: NotebookSession = hub.session(notebook_id, access.notebook.engine_type, workspace)
     tab = Tab(websocket, user, access.role, next(_tabs))
     tab.start()
     try:

@@ -45,10 +45,11 @@ class Pending:
 class NotebookSession:
     """A notebook that has tabs open or an engine bound."""
 
-    def __init__(self, hub: Hub, notebook_id: str, engine_type: str) -> None:
+    def __init__(self, hub: Hub, notebook_id: str, engine_type: str, workspace: str) -> None:
         self.hub = hub
         self.notebook_id = notebook_id
         self.engine_type = engine_type
+        self.workspace = workspace  # the owner's: the engine's files are the owner's
         self.tabs: dict[int, Tab] = {}
         self.placement: Placement | None = None
         self.link: ClientConnection | None = None
@@ -265,7 +266,9 @@ class NotebookSession:
             self.placement = None
             self.set_state("starting")
             try:
-                placement = await self.hub.registry.start_engine(self.engine_type, avoid)
+                placement = await self.hub.registry.start_engine(
+                    self.engine_type, avoid, self.workspace
+                )
                 link = await connect(
                     placement.bus_url,
                     additional_headers=placement.headers,
