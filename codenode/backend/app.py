@@ -23,6 +23,7 @@ import codenode
 from codenode.backend import bus, metrics
 from codenode.backend.cgroups import Cgroups
 from codenode.backend.errors import BackendError, Unauthorized
+from codenode.backend.fileroutes import file_routes
 from codenode.backend.plugins import PluginFolder
 from codenode.backend.table import EngineTable
 from codenode.backend.workspaces import Workspaces
@@ -165,6 +166,7 @@ def create_app(
         return spec
 
     app.include_router(router)
+    app.include_router(file_routes(), dependencies=[Depends(authorized)])
 
     @app.websocket("/engines/{engine_id}/bus")
     async def engine_bus(websocket: WebSocket, engine_id: str) -> None:
