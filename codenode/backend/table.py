@@ -4,6 +4,7 @@ stop."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,6 +18,7 @@ from codenode.backend.sandboxes import Sandboxes
 from codenode.backend.templates import Templates
 from codenode.backend.workspaces import Workspaces
 
+log = logging.getLogger("codenode.backend")
 REFILL_DELAY = 0.5  # seconds from handing out a pooled engine to starting its replacement
 DEFAULT_WORKSPACE = "default"  # for engines started without one (by an admin, say)
 
@@ -42,10 +44,19 @@ class EngineTable:
         self.starts: Counter[str] = Counter()
         self.deaths: Counter[str] = Counter()
         self._evaluations_of_stopped: Counter[str] = Counter()
+        self._told_unsandboxed: set[str] = set()
 
     def refill(self) -> None:
         """Templates and pools for the available types as declared now (the plug-ins changed)."""
         available = [d.type for d in self.plugins.types().values() if d.available]
+        for engine_type in available:
+            if not engine_type.sandbox and engine_type.name not in self._told_unsandboxed:
+                self._told_unsandboxed.add(engine_type.name)
+                log.warning(
+                    "engine type %s is unsandboxed (sandbox=False): its engines see this"
+                    " machine as the backend's own user does",
+                    engine_type.name,
+                )
         self.templates.sync(available)
         pooled = set()
         for declared in self.plugins.types().values():
@@ -67,7 +78,8 @@ class EngineTable:
         engine_type = declared.type
         sandbox = None
         if engine_type.sandbox:
-            sandbox = self.sandboxes.for_engine(engine_type, workspace or DEFAULT_WORKSPACE)
+            key = DEFAULT_WORKSPACE if workspace is None else workspace
+            sandbox = self.sandboxes.for_engine(engine_type, key)
         engine = None if engine_type.sandbox else self.pool.take(engine_type)
         if engine is None:
             engine = Engine(engine_type, self.cgroups, self.templates.launch, sandbox)

@@ -13,6 +13,9 @@ system (docs/files.md).
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+
 from codenode.frontend.backends.health import BackendState
 from codenode.frontend.backends.registry import BackendRegistry
 from codenode.frontend.errors import Unavailable
@@ -20,9 +23,14 @@ from codenode.frontend.errors import Unavailable
 __all__ = ["home_backend", "workspace_key"]
 
 
-def workspace_key(user_id: int) -> str:
-    """The opaque key of *user_id*'s workspace, as the frontend names it to backends."""
-    return f"user-{user_id}"
+def workspace_key(user_id: int, secret: str) -> str:
+    """The opaque key of *user_id*'s workspace, as the frontend names it to backends.
+
+    The site's secret goes into it: two Codenode sites (two databases, each with a user 1)
+    sharing a backend never share a folder. Frontends of one site share the secret anyway.
+    """
+    site = hmac.new(secret.encode(), b"codenode workspace", hashlib.sha256).hexdigest()[:12]
+    return f"user-{user_id}-{site}"
 
 
 def healthy_backends(registry: BackendRegistry) -> list[BackendState]:

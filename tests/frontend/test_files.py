@@ -36,9 +36,11 @@ def names(client: Client, path: str = "") -> list[str]:
     return sorted(entry["name"] for entry in listing["entries"])
 
 
-def test_the_key_is_the_user_id_and_nothing_else() -> None:
-    assert workspace_key(7) == "user-7"
-    assert workspace_key(7) != workspace_key(70)
+def test_the_key_is_the_user_id_and_the_site() -> None:
+    assert workspace_key(7, "s").startswith("user-7-")
+    assert workspace_key(7, "s") != workspace_key(70, "s")
+    # Two sites (two databases, each with its user 7) on one backend: two folders.
+    assert workspace_key(7, "site one") != workspace_key(7, "site two")
 
 
 def test_the_file_routes_are_for_signed_in_users() -> None:
@@ -148,7 +150,7 @@ def test_nobody_reaches_anothers_files(frontend: LiveFrontend, live_backend: Bac
     ada, bob = frontend.user(), frontend.user()
     secret = b"ada's secret: 42\n"
     upload(ada, "secret.txt", secret)
-    ada_key = workspace_key(user_id(ada))
+    ada_key = workspace_key(user_id(ada), (frontend.home / "secret.key").read_text().strip())
     folders = workspace_folders(live_backend, ada_key)
     assert [folder / "secret.txt" for folder in folders if (folder / "secret.txt").is_file()]
 

@@ -81,7 +81,7 @@ async def _send(
     read (or stream). Any answer but a 2xx is raised as the error to answer with."""
     registry: BackendRegistry = request.app.state.registry
     home = await home_backend(registry)
-    key = quote(workspace_key(user.id), safe="")
+    key = quote(workspace_key(user.id, request.app.state.config.secret), safe="")
     http = registry.client.http
     outgoing = http.build_request(
         method,

@@ -55,7 +55,7 @@ async def notebook_bus(websocket: WebSocket, notebook_id: str) -> None:
     await websocket.accept()
     hub = websocket.app.state.hub
     # The engine works in the owner's workspace, whoever opens the notebook.
-    workspace = workspace_key(access.notebook.owner_id)
+    workspace = workspace_key(access.notebook.owner_id, websocket.app.state.config.secret)
     session: NotebookSession = hub.session(notebook_id, access.notebook.engine_type, workspace)
     tab = Tab(websocket, user, access.role, next(_tabs))
     tab.start()
