@@ -33,6 +33,11 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     run.add_argument("--open", action="store_true", help="open the address in a browser")
+    run.add_argument(
+        "--allow-unsandboxed",
+        action="store_true",
+        help="with --signup open, run even if an engine type is declared sandbox=False",
+    )
     commands.add_parser("console", help="a terminal console on a new Python engine process")
     backend = commands.add_parser(
         "backend",
@@ -134,7 +139,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "run":
         from codenode import runner
 
-        runner.run(given_settings(args), open_browser=args.open)
+        runner.run(
+            given_settings(args), open_browser=args.open, allow_unsandboxed=args.allow_unsandboxed
+        )
     elif args.command == "console":
         from codenode import console
 

@@ -17,6 +17,7 @@ import webbrowser
 from pathlib import Path
 from typing import Any
 
+import httpx
 from sqlalchemy import select
 
 from codenode import environment, settings
@@ -71,7 +72,26 @@ async def _prepare_database(url: str, backend_url: str, token: str) -> str | Non
         await engine.dispose()
 
 
-def run(given: dict[str, Any], open_browser: bool = False) -> None:
+def unsandboxed_types(backend_url: str, token: str) -> list[str]:
+    """The local backend's engine types that run without a sandbox (sandbox=False)."""
+    answer = httpx.get(
+        f"{backend_url}/engine-types", headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )
+    answer.raise_for_status()
+    return [t["name"] for t in answer.json()["types"] if t.get("sandbox") is False]
+
+
+def refuse_open_signup_unsandboxed(names: list[str]) -> str:
+    """Why `codenode run --signup open` must not start with these unsandboxed types."""
+    return (
+        f"refusing to run with --signup open: engine type(s) {', '.join(names)} are declared"
+        " sandbox=False, so anyone who signs up could read and change this machine's files as"
+        " the backend's user. Remove sandbox=False from their plug-in files, or start with"
+        " --allow-unsandboxed if that is what you want."
+    )
+
+
+def run(given: dict[str, Any], open_browser: bool = False, allow_unsandboxed: bool = False) -> None:
     """Initialise if needed, start the local backend and the frontend; stop both on Ctrl-C."""
     home = environment.default_home()
     for line in environment.init(home):
@@ -82,6 +102,10 @@ def run(given: dict[str, Any], open_browser: bool = False) -> None:
     backend, backend_url = start_backend(home, values["backend-port"])
     try:
         token = (home / environment.TOKEN_FILE).read_text().strip()
+        if values["signup"] == "open" and not allow_unsandboxed:
+            names = unsandboxed_types(backend_url, token)
+            if names:
+                raise SystemExit(refuse_open_signup_unsandboxed(names))
         password = asyncio.run(_prepare_database(config.database_url, backend_url, token))
         host, port = listener.getsockname()[:2]
         address = f"http://{host}:{port}"

@@ -90,3 +90,41 @@ def test_run_starts_everything_and_ctrl_c_stops_everything(tmp_path: Path) -> No
             process.kill()
             process.wait()
         process.stdout.close()
+
+
+def test_open_signup_with_an_unsandboxed_type_is_refused_unless_allowed(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    env = {**os.environ, "CODENODE_HOME": str(home)}
+    env.pop("CODENODE_DATABASE_URL", None)
+    assert subprocess.run([sys.executable, "-m", "codenode", "init"], env=env).returncode == 0
+    laptop = (
+        (home / "plugins" / "python.py")
+        .read_text()
+        .replace("templated=True,", "templated=True,\n    sandbox=False,")
+    )
+    (home / "plugins" / "python.py").write_text(laptop)
+    command = [sys.executable, "-m", "codenode", "run", "--port", "0", "--backend-port", "0"]
+    refused = subprocess.run(
+        [*command, "--signup", "open"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert refused.returncode != 0
+    assert "sandbox=False" in refused.stderr and "--allow-unsandboxed" in refused.stderr
+    allowed = subprocess.Popen(
+        [*command, "--signup", "open", "--allow-unsandboxed"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
+    assert allowed.stdout is not None
+    try:
+        printed = ""
+        while "Press Ctrl-C" not in printed:
+            line = allowed.stdout.readline()
+            assert line, printed
+            printed += line
+    finally:
+        allowed.send_signal(signal.SIGINT)
+        allowed.wait(30)
+        allowed.stdout.close()
