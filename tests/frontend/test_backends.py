@@ -616,3 +616,17 @@ def test_the_database_keeps_the_token_for_the_backend(frontend: LiveFrontend) ->
         return backend.token if backend else None
 
     assert in_database(frontend.database_url, token_of_local) == TOKEN
+
+
+def test_unsandboxed_types_are_shown_to_the_admin() -> None:
+    state = BackendState(1, "laptop", "http://127.0.0.1:1", "t")
+    listing = {
+        "types": [
+            {"name": "python", "sandbox": True, "available": True},
+            {"name": "mine", "sandbox": False, "available": True},
+        ]
+    }
+    state.passed({"engines": 0}, listing, 0)
+    described = state.describe()
+    assert described["unsandboxed_types"] == ["mine"]
+    assert described["engine_types"] == ["mine", "python"]

@@ -28,6 +28,7 @@ class BackendState:
     started: int = 0
     types: dict[str, str] = field(default_factory=dict)  # available: name -> description
     unavailable: dict[str, str] = field(default_factory=dict)  # name -> why not
+    unsandboxed: set[str] = field(default_factory=set)  # types declared sandbox=False
     version: str | None = None
     checked: datetime | None = None
 
@@ -52,10 +53,12 @@ class BackendState:
         self.started -= started_before
         version = health.get("version")
         self.version = version if isinstance(version, str) else None
-        self.types, self.unavailable = {}, {}
+        self.types, self.unavailable, self.unsandboxed = {}, {}, set()
         for entry in listing.get("types") or []:
             if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
                 continue
+            if entry.get("sandbox") is False:
+                self.unsandboxed.add(entry["name"])
             if entry.get("available", True):
                 self.types[entry["name"]] = str(entry.get("description") or "")
             else:
@@ -81,6 +84,7 @@ class BackendState:
                 {"name": name, "reason": reason}
                 for name, reason in sorted(self.unavailable.items())
             ],
+            "unsandboxed_types": sorted(self.unsandboxed),
             "version": self.version,
             "checked": self.checked.isoformat() if self.checked else None,
         }

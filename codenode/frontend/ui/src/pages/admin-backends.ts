@@ -14,6 +14,7 @@ interface Backend {
   reason: string | null;
   engines: number;
   engine_types: string[];
+  unsandboxed_types: string[];
   unavailable_types: { name: string; reason: string }[];
   version: string | null;
   checked: string | null;
@@ -159,6 +160,16 @@ export function backendsSection(): HTMLElement {
         backend.reason ? [h("dt", {}, "Reason"), h("dd", { class: "reason" }, backend.reason)] : null,
         h("dt", {}, "Engine types"),
         h("dd", {}, backend.engine_types.length ? backend.engine_types.join(", ") : "none"),
+        backend.unsandboxed_types.length
+          ? [
+              h("dt", {}, "Unsandboxed types"),
+              h(
+                "dd",
+                { class: "reason" },
+                `${backend.unsandboxed_types.join(", ")}: their engines see the backend's machine as its own user does (sandbox=False).`,
+              ),
+            ]
+          : null,
         backend.unavailable_types.length
           ? [
               h("dt", {}, "Unavailable types"),
