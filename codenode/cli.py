@@ -53,6 +53,17 @@ def build_parser() -> argparse.ArgumentParser:
     backend.add_argument(
         "--token-file", type=Path, help="token file (default: $CODENODE_HOME/backend.token)"
     )
+    backend.add_argument(
+        "--workspaces",
+        type=Path,
+        help="where engines' workspace folders go (default: beside the plug-in folder;"
+        " a shared file system lets several backends share them)",
+    )
+    backend.add_argument(
+        "--workspace-uids",
+        default="2000000-2999999",
+        help="uids for workspaces when run as root, FIRST-LAST (none may be an account's)",
+    )
     backend.add_argument("--certfile", help="TLS certificate (PEM): serve HTTPS and WSS")
     backend.add_argument("--keyfile", help="TLS private key (PEM)")
     init = commands.add_parser(
@@ -186,6 +197,8 @@ def main(argv: list[str] | None = None) -> None:
             port=args.port,
             plugins=args.plugins,
             token_file=args.token_file,
+            workspaces=args.workspaces,
+            workspace_uids=args.workspace_uids,
             certfile=args.certfile,
             keyfile=args.keyfile,
         )

@@ -18,6 +18,7 @@ import uvicorn
 
 import codenode
 from codenode.backend.app import create_app
+from codenode.backend.workspaces import Workspaces, uid_range
 from codenode.environment import default_home, prepare_plugins
 
 log = logging.getLogger("codenode.backend")
@@ -47,6 +48,8 @@ def run(
     port: int = DEFAULT_PORT,
     plugins: Path | None = None,
     token_file: Path | None = None,
+    workspaces: Path | None = None,
+    workspace_uids: str = "2000000-2999999",
     certfile: str | None = None,
     keyfile: str | None = None,
 ) -> None:
@@ -68,7 +71,15 @@ def run(
     print(f"Codenode backend {codenode.__version__} listening on {scheme}://{host}:{bound_port}")
     print(f"plug-ins: {plugins}; token: {token_source}", flush=True)
     config = uvicorn.Config(
-        create_app(plugins, token, hidden=[token_file.resolve()]),
+        create_app(
+            plugins,
+            token,
+            Workspaces(
+                (workspaces or plugins.parent / "workspaces").expanduser(),
+                uid_range(workspace_uids),
+            ),
+            hidden=[token_file.resolve()],
+        ),
         log_level="info",
         access_log=False,  # request lines add nothing an operator needs, and cost time
         ssl_certfile=certfile,

@@ -54,6 +54,18 @@ class Workspace:
     gid: int
 
 
+def uid_range(text: str) -> range:
+    """FIRST-LAST as a range of uids; SystemExit with the reason for anything else."""
+    first, _, last = text.partition("-")
+    try:
+        uids = range(int(first), int(last) + 1)
+    except ValueError:
+        raise SystemExit(f"--workspace-uids takes FIRST-LAST, not {text!r}") from None
+    if not uids or uids.start < 1000:
+        raise SystemExit("--workspace-uids must be a non-empty range above the system's uids")
+    return uids
+
+
 def check_key(key: object) -> str:
     """The key, if it can name a folder; BadWorkspaceKey otherwise."""
     if not isinstance(key, str) or KEY.fullmatch(key) is None:
