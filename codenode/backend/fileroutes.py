@@ -19,7 +19,7 @@ from starlette.requests import ClientDisconnect
 from starlette.types import Receive, Scope, Send
 
 from codenode.backend import files
-from codenode.backend.files import UploadInterrupted
+from codenode.backend.fileerrors import UploadInterrupted
 from codenode.backend.workspaces import Workspace, Workspaces
 
 
