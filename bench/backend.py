@@ -222,9 +222,12 @@ class Codenode(Server):
     def start(self) -> None:
         self.plugins.mkdir()
         self.engines.mkdir()
+        # sandbox=False: a backend keeps pools only for unsandboxed types (a pooled engine is
+        # started before anyone names its workspace), and both types stay alike. What the
+        # sandbox costs is measured by bench/templates.py.
         declare = (
             "EngineType(name={name!r}, bin={bin!r}, args=['-m', 'codenode.engine'], "
-            "env={{'PYTHONPATH': {root!r}}}, path={path!r}, pool={pool})\n"
+            "env={{'PYTHONPATH': {root!r}}}, path={path!r}, pool={pool}, sandbox=False)\n"
         )
         common = {"bin": sys.executable, "root": str(ROOT), "path": str(self.engines)}
         (self.plugins / "bench.py").write_text(
