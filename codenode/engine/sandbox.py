@@ -298,8 +298,15 @@ def serve_as_init(engine: int) -> NoReturn:
     (SIGTERM, SIGXCPU at a CPU limit, ...), and an engine must die of those as anywhere else.
     When this process ends, the kernel kills everything left in the namespace.
     """
+    signal.set_wakeup_fd(-1)  # a template's, if it forked this process
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the engine's process group gets them too
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    # Nothing of its parent's: a template's stderr held open here would keep its backend
+    # waiting for the end of that pipe after the template died.
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
     os.closerange(3, 65536)
     while True:
         try:

@@ -158,20 +158,23 @@ def shed_template(control: socket, keep: int) -> None:
 def wait_as_spare(control: socket, conn: socket, options: Dict[str, Any]) -> None:
     """In a spare child: wait for a fork request, then become that engine. Never returns.
 
-    In a sandbox, the spare is PID 1 of its own PID namespace: it takes its namespaces of every
-    other kind now, ahead of the request (sandbox.isolate), stays as their init and forks the
-    engine-to-be, which waits for the request.
+    In a sandbox, the spare is PID 1 of its own PID namespace: it forks the engine-to-be at once
+    and stays as the namespace's init; the engine-to-be takes its namespaces of every other
+    kind now, ahead of the request (sandbox.isolate), and waits for the request.
     """
     try:
-        shed_template(control, conn.fileno())
         if options.get("sandbox"):
             from codenode.engine import sandbox
 
             os.setsid()  # the engine's process group, which the backend signals, is the init's
-            sandbox.isolate(options["sandbox"])
+            # At once: whatever this process runs after the fork costs every engine the memory
+            # it writes (copy-on-write); the engine-to-be makes the namespaces itself.
             engine = os.fork()
             if engine != 0:  # this process: the namespace's init; the child: the engine-to-be
                 sandbox.serve_as_init(engine)
+        shed_template(control, conn.fileno())
+        if options.get("sandbox"):
+            sandbox.isolate(options["sandbox"])
         # Copy-on-write faults on what an engine's start touches, taken while nobody waits;
         # and the type's startup code run ahead (Sage's takes ~20 ms).
         warm_up()

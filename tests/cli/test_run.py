@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 
+from tests.backend.conftest import outer_pid
 from tests.frontend.live import Client
 
 
@@ -65,7 +66,8 @@ def test_run_starts_everything_and_ctrl_c_stops_everything(tmp_path: Path) -> No
                     outputs.append(message["output"]["text"])
                 if message["type"] == "result":
                     break
-        engine_pid = int("".join(outputs))
+        # The engine's pid in its sandbox's PID namespace; the host's is found from there.
+        engine_pid = outer_pid(int("".join(outputs)), process.pid)
         assert alive(engine_pid)
         admin.close()
         backend_pids = [
