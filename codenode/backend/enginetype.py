@@ -80,7 +80,8 @@ class Mount:
             )
         _check(isinstance(self.writable, bool), "mounts: writable must be True or False")
         _check(
-            self.target.rstrip("/") not in RESERVED_TARGETS,
+            self.target.rstrip("/") not in RESERVED_TARGETS
+            and not self.target.startswith(("/tmp/", "/proc/", "/dev/")),
             f"mounts: target {self.target!r} is the sandbox's own",
         )
 

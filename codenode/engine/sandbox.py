@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 ENVIRONMENT = "CODENODE_SANDBOX"
 WORKSPACE = "/workspace"  # where an engine finds its workspace: its home and working directory
 WORKSPACES = "/.workspaces"  # where a template sees every workspace, to mount one per engine
+HELD = "/.held"  # mount points to keep what the view shows inside /tmp while /tmp is replaced
 INNER_ID = 1000  # an engine's identity inside its user namespace (backends not run as root)
 
 CLONE_NEWNS = 0x00020000
@@ -49,7 +50,7 @@ CLONE_NEWNET = 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC = 32, 4096, 16384
 MS_NOATIME, MS_NODIRATIME, MS_RELATIME = 1024, 2048, 1 << 21
-MS_PRIVATE = 1 << 18
+MS_PRIVATE, MS_MOVE = 1 << 18, 8192
 MNT_DETACH = 2
 PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
 SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "ppc64le": 203, "s390x": 217}
@@ -97,14 +98,33 @@ def unmount(target: str) -> None:
     _call(_libc.umount2(target.encode(), MNT_DETACH), "unmount " + target)
 
 
-def _bind(source: str, target: str, writable: bool = False) -> None:
-    """Bind source at target (made if missing), read-only unless writable; never setuid."""
+def _mountpoint(source: str, target: str) -> None:
+    """Make target, if missing, a folder or a file as source is."""
     if os.path.isdir(source):
         os.makedirs(target, exist_ok=True)
     else:
         os.makedirs(os.path.dirname(target), exist_ok=True)
         if not os.path.exists(target):
             os.close(os.open(target, os.O_WRONLY | os.O_CREAT, 0o644))
+
+
+def shown_paths(spec: Spec) -> List[str]:
+    """The system and runtime paths the view shows, outermost only, shortest first."""
+    shown: List[str] = []
+    for path in sorted(set(SYSTEM) | set(spec.get("readonly", ())), key=len):
+        if os.path.exists(path) and not _inside(path, shown):
+            shown.append(path)
+    return shown
+
+
+def held_paths(spec: Spec) -> List[str]:
+    """What the view shows inside /tmp, which each engine's private /tmp would cover."""
+    return [path for path in shown_paths(spec) if path.startswith("/tmp/")]
+
+
+def _bind(source: str, target: str, writable: bool = False) -> None:
+    """Bind source at target (made if missing), read-only unless writable; never setuid."""
+    _mountpoint(source, target)
     mount(source, target, flags=MS_BIND)
     flags = MS_REMOUNT | MS_BIND | MS_NOSUID | (0 if writable else MS_RDONLY)
     kept = os.statvfs(target).f_flag
@@ -157,11 +177,12 @@ def build_view(spec: Spec, workspace: Optional[str] = None) -> None:
     mount("none", "/", flags=MS_REC | MS_PRIVATE)  # nothing done here reaches the host
     root = spec["staging"]
     mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=1m")
-    shown: List[str] = []
-    for path in sorted(set(SYSTEM) | set(spec.get("readonly", ())), key=len):
-        if os.path.exists(path) and not _inside(path, shown):
-            _bind(path, root + path)
-            shown.append(path)
+    os.mkdir(root + "/tmp")
+    if workspace is None:  # a template's own /tmp, under what the view shows inside /tmp
+        mount("tmpfs", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=64m")
+    shown = shown_paths(spec)
+    for path in shown:
+        _bind(path, root + path)
     for extra in spec.get("mounts", ()):
         _bind(extra["source"], root + extra["target"], extra.get("writable", False))
     for path in spec.get("hidden", ()):  # Codenode's own folders, where a runtime path holds one
@@ -169,14 +190,15 @@ def build_view(spec: Spec, workspace: Optional[str] = None) -> None:
             mount("tmpfs", root + path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "size=4k")
         elif _inside(path, shown) and os.path.exists(root + path):
             mount("/dev/null", root + path, flags=MS_BIND)
-    for folder in ("/proc", "/tmp", "/dev", WORKSPACE, WORKSPACES):
+    for folder in ("/proc", "/dev", WORKSPACE, WORKSPACES, HELD):
         os.makedirs(root + folder, exist_ok=True)
+    for number, path in enumerate(held_paths(spec)):  # where isolate keeps them a moment
+        _mountpoint(path, "%s%s/%d" % (root, HELD, number))
     _make_dev(root + "/dev")
     if workspace is not None:
         _bind(workspace, root + WORKSPACE, writable=True)
     elif spec.get("workspaces"):
         _bind(spec["workspaces"], root + WORKSPACES, writable=True)
-        mount("tmpfs", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=64m")
     mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     os.mkdir(root + "/.old")
     _call(
@@ -199,7 +221,15 @@ def isolate(spec: Spec, fresh_proc: bool = True) -> None:
         unmount("/proc")
         mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     tmp_size = "size=%dm" % spec.get("tmp_mb", 512)
+    # What the view shows inside /tmp (a checkout there, say) is held aside, and put back on
+    # top of the private /tmp.
+    held = held_paths(spec)
+    for number, path in enumerate(held):
+        mount(path, "%s/%d" % (HELD, number), flags=MS_BIND | MS_REC)
     mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777," + tmp_size)
+    for number, path in enumerate(held):
+        _mountpoint("%s/%d" % (HELD, number), path)
+        mount("%s/%d" % (HELD, number), path, flags=MS_MOVE)
     mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777," + tmp_size)
     if spec.get("network") == "none":
         _loopback_up()

@@ -360,3 +360,26 @@ def test_as_an_ordinary_user_a_user_namespace_does_the_same(open_folder: Path) -
         )
     finally:
         backend.close()
+
+
+def test_a_runtime_inside_tmp_is_still_there_over_the_private_tmp(backend: Backend) -> None:
+    # A checkout (its codenode, its .venv) may well live in /tmp: every engine's private /tmp
+    # must not hide it.
+    folder = Path(tempfile.mkdtemp(prefix="codenode-runtime-", dir="/tmp"))
+    try:
+        folder.chmod(0o755)
+        (folder / "helper.py").write_text("ANSWER = 42\n")
+        pythonpath = f"{ROOT}:{folder}"
+        declare(
+            backend, "intmp.py", python_plugin("intmp").replace(repr(str(ROOT)), repr(pythonpath))
+        )
+        first, second = start(backend, "alice", "intmp"), start(backend, "alice", "intmp")
+        assert value(backend, first["id"], "__import__('helper').ANSWER") == 42
+        run(backend, first["id"], "open('/tmp/mine', 'w').write('x')")
+        assert refused(backend, second["id"], "open('/tmp/mine')") == "FileNotFoundError"
+        assert refused(backend, first["id"], f"open({str(folder / 'new')!r}, 'w')") in (
+            "OSError",
+            "PermissionError",
+        )
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
