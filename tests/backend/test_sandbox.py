@@ -7,7 +7,6 @@ workspace gets its own uid. docs/security.md is the promise these tests keep.
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import pwd
@@ -22,7 +21,9 @@ from typing import Any
 import pytest
 
 from tests.backend.conftest import ROOT, TOKEN, Backend, python_plugin, start_backend
-from tests.backend.test_backend import declare, how_engines_start, until
+from tests.backend.test_backend import declare, how_engines_start
+from tests.backend.test_templates import evaluate as run
+from tests.backend.test_templates import value
 
 __all__ = ["how_engines_start"]  # the fixture: every test both ways
 
@@ -35,19 +36,6 @@ def start(backend: Backend, workspace: str, type_name: str = "python") -> dict[s
     response = backend.http.post("/engines", json={"type": type_name, "workspace": workspace})
     assert response.status_code == 201, response.text
     return dict(response.json())
-
-
-def run(backend: Backend, engine_id: str, code: str) -> dict[str, Any]:
-    with backend.bus(engine_id) as ws:
-        ws.send(json.dumps({"id": 1, "op": "evaluate", "code": code}))
-        return dict(until(ws, lambda m: m.get("type") == "result"))
-
-
-def value(backend: Backend, engine_id: str, code: str) -> Any:
-    """The repr of an expression in the engine, read back."""
-    result = run(backend, engine_id, code)
-    assert result["err"] == "", result
-    return ast.literal_eval(result["out"])
 
 
 def refused(backend: Backend, engine_id: str, statement: str) -> str:
