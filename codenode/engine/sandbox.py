@@ -269,9 +269,10 @@ def drop_privileges(uid: Optional[int], gid: Optional[int]) -> None:
     """
     if uid is None or gid is None:
         unshare(CLONE_NEWUSER)
-        _map_identity(0, 0, INNER_ID)
+        _map_identity(0, 0, INNER_ID)  # setgroups is denied there: it has no other group
         uid = gid = INNER_ID
-    os.setgroups([])
+    else:
+        os.setgroups([])
     os.setresgid(gid, gid, gid)
     os.setresuid(uid, uid, uid)
     _call(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
@@ -364,6 +365,10 @@ def launch_engine(spec: Spec, argv: List[str]) -> NoReturn:
     itself, and the other two ignore them. If either of the others is killed, the engine is too.
     """
     _join_cgroups(spec.get("cgroups", ()))  # before the fork: the engine is born inside
+    if os.geteuid() != 0:  # an ordinary user's backend: the rights come with a user namespace
+        uid, gid = os.geteuid(), os.getegid()
+        unshare(CLONE_NEWUSER)
+        _map_identity(uid, gid, 0)
     unshare(CLONE_NEWPID)
     init = os.fork()
     if init == 0:

@@ -7,10 +7,12 @@ workspace gets its own uid. docs/security.md is the promise these tests keep.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import pwd
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -20,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from codenode.protocol import engine as wire
 from tests.backend.conftest import ROOT, TOKEN, Backend, python_plugin, start_backend
 from tests.backend.test_backend import declare, how_engines_start
 from tests.backend.test_templates import evaluate as run
@@ -371,3 +374,59 @@ def test_a_runtime_inside_tmp_is_still_there_over_the_private_tmp(backend: Backe
         )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+SYSTEM_PYTHON = "/usr/bin/python3"  # the launcher and the engine need the standard library only
+
+
+def test_an_ordinary_users_sandbox_is_made_with_a_user_namespace(open_folder: Path) -> None:
+    """The launcher run by an ordinary user (nobody), as a backend run by one starts engines."""
+    if shutil.which("setpriv") is None or not os.path.exists(SYSTEM_PYTHON):
+        pytest.skip("needs setpriv and the system's Python")
+    if subprocess.run([*NOBODY, "unshare", "-U", "-r", "true"], capture_output=True).returncode:
+        pytest.skip("this kernel does not let ordinary users make user namespaces")
+    workspaces = open_folder / "workspaces"
+    for folder in (workspaces, workspaces / ".view", workspaces / "alice"):
+        folder.mkdir()
+    (open_folder / "secret").write_text("nobody's own secret")
+    for path in (workspaces, workspaces / ".view", workspaces / "alice", open_folder / "secret"):
+        os.chown(path, 65534, 65534)
+    spec = {
+        "staging": str(workspaces / ".view"),
+        "readonly": [str(ROOT)],
+        "hidden": [str(workspaces)],
+        "tmp_mb": 64,
+        "mode": "engine",
+        "workspace": str(workspaces / "alice"),
+    }
+    ours, theirs = socket.socketpair()
+    env = {"PATH": "/usr/bin:/bin", "CODENODE_SANDBOX": json.dumps(spec), "PYTHONPATH": str(ROOT)}
+    launcher = [SYSTEM_PYTHON, "-I", "-S", str(ROOT / "codenode" / "engine" / "sandbox.py"), "--"]
+    engine = [SYSTEM_PYTHON, "-m", "codenode.engine", "--fd", str(theirs.fileno())]
+    process = subprocess.Popen(
+        [*NOBODY, *launcher, *engine], pass_fds=[theirs.fileno()], env=env, stderr=subprocess.PIPE
+    )
+    theirs.close()
+    ours.settimeout(20)
+    try:
+        reader = wire.FrameReader(ours)
+        assert reader.read()["type"] == "ready"
+        code = (
+            "import os\nfacts = (os.getuid(), os.getcwd(), sorted(os.listdir('/proc'))[:2],"
+            f" os.path.exists({str(open_folder / 'secret')!r}),"
+            " open('/proc/self/status').read().split('CapEff:')[1].split()[0])\n"
+            "_ = open('mine.txt', 'w').write('x')\nprint(repr(facts))"
+        )
+        ours.sendall(wire.encode({"id": 1, "op": "evaluate", "code": code}))
+        while (message := reader.read())["type"] != "result":
+            pass
+        assert message["err"] == "", message
+        uid, cwd, pids, sees_secret, capabilities = ast.literal_eval(message["out"])
+        assert (uid, cwd, pids, sees_secret) == (1000, "/workspace", ["1", "2"], False)
+        assert int(capabilities, 16) == 0
+        assert (workspaces / "alice" / "mine.txt").stat().st_uid == 65534
+    finally:
+        ours.close()
+        process.wait(10)
+        assert process.stderr is not None
+        process.stderr.close()
