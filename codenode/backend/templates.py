@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,10 @@ log = logging.getLogger("codenode.backend")
 RESTART_DELAYS = (0.2, 1.0, 2.0, 5.0, 10.0, 30.0)  # after a template's death or failed start
 STRAY_SECONDS = 5.0  # between looks for orphaned zombies
 NO_PIDFDS = "this kernel has no pidfds (Linux >= 5.3): engines are started by exec"
+NOT_ROOT = (
+    "sandboxed engines are forked from templates only when the backend runs as root:"
+    " engines are started by exec"
+)
 
 
 class Templates:
@@ -45,6 +50,12 @@ class Templates:
         wanted = {t.name: t for t in engine_types if t.templated}
         for name in [name for name in self._problems if name not in wanted]:
             del self._problems[name]  # the type is gone, or no longer templated
+        if os.geteuid() != 0:
+            # A template in a user namespace cannot go back to the host's PID namespace after
+            # forking a spare into a new one: sandboxed engines start by exec there.
+            for name in [n for n, t in wanted.items() if t.sandbox]:
+                del wanted[name]
+                self._problems[name] = NOT_ROOT
         if wanted and not pidfds_work():
             for name in wanted:
                 self._problems[name] = NO_PIDFDS
@@ -148,7 +159,9 @@ class Templates:
         """The template of a type as listed, or None for a type that has none."""
         if name not in self._keepers:
             problem = self._problems.get(name)
-            return {"state": "none", "problem": problem} if problem == NO_PIDFDS else None
+            return (
+                {"state": "none", "problem": problem} if problem in (NO_PIDFDS, NOT_ROOT) else None
+            )
         template = self._current.get(name)
         info = template.describe() if template is not None else {"state": "starting"}
         if name in self._problems:

@@ -199,7 +199,12 @@ def build_view(spec: Spec, workspace: Optional[str] = None) -> None:
         _bind(workspace, root + WORKSPACE, writable=True)
     elif spec.get("workspaces"):
         _bind(spec["workspaces"], root + WORKSPACES, writable=True)
-    mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    try:
+        mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    except SandboxError:  # a user namespace may not mount the host's: a template binds it
+        if workspace is not None:
+            raise
+        mount("/proc", root + "/proc", flags=MS_BIND | MS_REC)
     os.mkdir(root + "/.old")
     _call(
         _libc.syscall(SYS_PIVOT_ROOT[os.uname().machine], root.encode(), (root + "/.old").encode()),
