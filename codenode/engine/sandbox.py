@@ -50,7 +50,7 @@ CLONE_NEWNET = 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC = 32, 4096, 16384
 MS_NOATIME, MS_NODIRATIME, MS_RELATIME = 1024, 2048, 1 << 21
-MS_PRIVATE, MS_MOVE = 1 << 18, 8192
+MS_PRIVATE, MS_SLAVE, MS_SHARED, MS_MOVE = 1 << 18, 1 << 19, 1 << 20, 8192
 MNT_DETACH = 2
 PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
 SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "ppc64le": 203, "s390x": 217}
@@ -327,6 +327,18 @@ def _wait(pid: int) -> int:
             continue
 
 
+# init.c, built by make: what serve_as_init and launch_engine do, in a process of a few pages.
+INIT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "codenode-init")
+
+
+def _exec_init(arguments: List[str]) -> None:
+    """Become the C init with these arguments; return only where it was not built."""
+    try:
+        os.execv(INIT, [INIT, *arguments])
+    except OSError:
+        pass
+
+
 def serve_as_init(engine: int) -> NoReturn:
     """As PID 1 of an engine's PID namespace: reap every orphan; end when the engine ends.
 
@@ -344,6 +356,7 @@ def serve_as_init(engine: int) -> NoReturn:
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
     os.closerange(3, 65536)
+    _exec_init([str(engine)])  # the same loop, in C: a few pages instead of a forked Python
     while True:
         try:
             pid, status = os.waitpid(-1, 0)
@@ -396,6 +409,7 @@ def launch_engine(spec: Spec, argv: List[str]) -> NoReturn:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     os.closerange(3, 65536)  # the engine's socket must close when the engine ends
+    _exec_init(["--mirror", str(init)])
     _mirror(init_status(_wait(init)))
 
 

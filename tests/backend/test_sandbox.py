@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from codenode.backend.sandboxes import codenode_package
 from codenode.protocol import engine as wire
 from tests.backend.conftest import ROOT, TOKEN, Backend, python_plugin, start_backend
 from tests.backend.test_backend import declare, how_engines_start
@@ -86,7 +87,11 @@ def test_codenode_files_are_not_there(backend: Backend, home: Path, tmp_path: Pa
     listing = value(backend, engine["id"], "__import__('os').listdir('/')")
     system = {"usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "etc"}
     sandbox = {"proc", "tmp", "dev", "workspace", ".workspaces", ".held"}
-    runtime = {"root", "work", "home", "opt", "var"}  # where this Python and checkout may be
+    # Where this Python and this checkout are (CI clones it anywhere): their top folders only.
+    runtime = {
+        Path(folder).parts[1]
+        for folder in (codenode_package(), sys.prefix, os.path.realpath(sys.executable))
+    }
     assert set(listing) <= system | sandbox | runtime, listing
     # What a runtime path in /root brings is that path only: no .codenode, no .ssh.
     if "root" in listing:
@@ -151,6 +156,9 @@ def test_only_its_own_processes_are_seen_and_none_other_can_be_signalled(
         "sorted(int(p) for p in __import__('os').listdir('/proc') if p.isdigit())",
     )
     assert pids == [1, 2], pids  # its namespace's init and itself
+    # That init is the small C one make builds: an idle engine keeps no second Python.
+    init = value(backend, engine["id"], "open('/proc/1/cmdline').read().split(chr(0))")
+    assert init[0].endswith("/codenode-init") and init[1:] == ["2", ""], init
     listed = backend.http.get("/engine-types").json()["types"][0]
     targets = [backend.process.pid, os.getpid(), other["pid"]]
     if "template" in listed:

@@ -1,13 +1,15 @@
 """Real databases for the frontend tests: SQLite always, PostgreSQL when one is configured.
 
 ``CODENODE_TEST_POSTGRES_URL`` (``postgresql+asyncpg://...``) names a database these tests may
-wipe: its ``public`` schema is dropped and created again before and after each test.
+wipe (without it, this machine's own on 127.0.0.1:5432, database ``test``, where one answers):
+its ``public`` schema is dropped and created again before and after each test.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import socket
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -20,12 +22,31 @@ from codenode.frontend.db import create_engine, default_url, session_factory, up
 from tests.backend.conftest import TOKEN, Backend, python_plugin, start_backend
 from tests.frontend.live import LiveFrontend, off_loop, register_backend
 
-POSTGRES_URL = os.environ.get("CODENODE_TEST_POSTGRES_URL", "")
+LOCAL_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+
+
+def _postgres_url() -> str:
+    """The configured database; else this machine's PostgreSQL (database ``test``), if one
+    answers on 127.0.0.1:5432; else none. CODENODE_TEST_POSTGRES_URL=off: none."""
+    configured = os.environ.get("CODENODE_TEST_POSTGRES_URL")
+    if configured is not None:
+        return "" if configured in ("", "off") else configured
+    try:
+        socket.create_connection(("127.0.0.1", 5432), timeout=0.5).close()
+    except OSError:
+        return ""
+    return LOCAL_POSTGRES
+
+
+POSTGRES_URL = _postgres_url()
 DATABASES = [
     "sqlite",
     pytest.param(
         "postgresql",
-        marks=pytest.mark.skipif(not POSTGRES_URL, reason="CODENODE_TEST_POSTGRES_URL is not set"),
+        marks=pytest.mark.skipif(
+            not POSTGRES_URL,
+            reason="no PostgreSQL on 127.0.0.1:5432 nor in CODENODE_TEST_POSTGRES_URL",
+        ),
     ),
 ]
 """The kinds of database every frontend test runs on (a fixture's params)."""
