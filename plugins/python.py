@@ -27,7 +27,11 @@ python = EngineType(
     env={"PYTHONPATH": CODENODE_PATH, "MPLCONFIGDIR": "/tmp/matplotlib"},
     # memory_mb caps address space, not resident memory: numpy and threads reserve far more
     # than they touch, so leave room above what a cell really uses.
-    limits=Limits(memory_mb=4096, cpu_seconds=None, processes=256, open_files=1024),
+    # workspace_mb: each workspace (one per user) is a file system of 10 GiB at most, so that
+    # no user fills the machine's disk; it costs only what it holds.
+    limits=Limits(
+        memory_mb=4096, cpu_seconds=None, processes=256, open_files=1024, workspace_mb=10240
+    ),
     requires=["codenode.engine"],  # listed unavailable, with the reason, if PYTHONPATH is wrong
     # Engines are forked from a warm template (docs/templates.md): a start takes milliseconds,
     # so no pool of ready engines is needed. The template preloads what it finds here of

@@ -61,7 +61,11 @@ sage = EngineType(
     # writable DOT_SAGE: the engine's private /tmp.
     env={"PYTHONPATH": CODENODE_PATH, "DOT_SAGE": "/tmp/.sage"},
     # Sage with Maxima and PARI loaded reaches ~2 GB of address space (~200 MB resident).
-    limits=Limits(memory_mb=4096, cpu_seconds=None, processes=256, open_files=1024),
+    # workspace_mb: each workspace (one per user) is a file system of 10 GiB at most, so that
+    # no user fills the machine's disk; it costs only what it holds.
+    limits=Limits(
+        memory_mb=4096, cpu_seconds=None, processes=256, open_files=1024, workspace_mb=10240
+    ),
     requires=["codenode.engine", "sage.all__sagemath_symbolics", "sage.repl.preparse"],
     start_timeout=60,  # importing Sage takes seconds: once, in the template
     # Engines are forked from a template that has imported Sage already: each starts in

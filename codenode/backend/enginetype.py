@@ -46,6 +46,7 @@ class Limits:
     open_files: int | None = 1024
     output_chars: int | None = 20_000_000  # per evaluation
     tmp_mb: int | None = 512  # a sandboxed engine's private /tmp and /dev/shm, each
+    workspace_mb: int | None = None  # a sandboxed engine's workspace, as a file system that size
 
     def __post_init__(self) -> None:
         for name in (
@@ -55,6 +56,7 @@ class Limits:
             "open_files",
             "output_chars",
             "tmp_mb",
+            "workspace_mb",
         ):
             value = getattr(self, name)
             if value is not None and (
@@ -158,6 +160,7 @@ class EngineType:
             "templated": self.templated,
             "sandbox": self.sandbox,
             "network": self.network if self.sandbox else "host",
+            "workspace_mb": self.limits.workspace_mb if self.sandbox else None,
         }
 
 

@@ -129,5 +129,12 @@ class NoSpace(FileError):
 
     code, status = "no_space", 507
 
-    def __init__(self, path: str) -> None:
-        super().__init__(f"no space left for {path!r}: delete something and try again")
+    def __init__(self, path: str, limit: int | None = None) -> None:
+        self.path = path
+        if limit is None:
+            super().__init__(f"no space left for {path!r}: delete something and try again")
+        else:
+            super().__init__(
+                f"the workspace is full (its size limit is {limit / (1 << 20):.0f} MiB):"
+                f" {path!r} was not written; delete something and try again"
+            )

@@ -9,6 +9,8 @@ has no guard of its own: app.py includes it behind the same token as every other
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -19,7 +21,7 @@ from starlette.requests import ClientDisconnect
 from starlette.types import Receive, Scope, Send
 
 from codenode.backend import files
-from codenode.backend.fileerrors import UploadInterrupted
+from codenode.backend.fileerrors import NoSpace, UploadInterrupted
 from codenode.backend.workspaces import Workspace, Workspaces
 
 
@@ -37,9 +39,28 @@ class FolderRequest(BaseModel):
 
 
 async def workspace_of(request: Request, key: str) -> Workspace:
-    """The workspace a route names (on the event loop: Workspaces is not for threads)."""
+    """The workspace a route names (on the event loop: Workspaces is not for threads), with
+    the largest size limit of the backend's types: what is uploaded before any engine starts
+    is bounded too."""
     workspaces: Workspaces = request.app.state.workspaces
-    return workspaces.get(key)
+    workspace = workspaces.get(key)
+    table = getattr(request.app.state, "table", None)  # None: the routes on their own
+    size_mb = table.largest_workspace_mb() if table is not None else None
+    if size_mb:
+        await asyncio.to_thread(workspaces.limit, workspace, size_mb, "the file routes")
+    return workspace
+
+
+@contextmanager
+def full_told(request: Request, workspace: Workspace) -> Iterator[None]:
+    """A full disk told as the workspace's limit, where it has one."""
+    try:
+        yield
+    except NoSpace as exc:
+        usage = request.app.state.workspaces.usage(workspace)
+        if usage is None:
+            raise
+        raise NoSpace(exc.path, limit=usage[1]) from exc
 
 
 WorkspaceOf = Annotated[Workspace, Depends(workspace_of)]
@@ -77,9 +98,15 @@ def file_routes(upload_limit: int = files.UPLOAD_LIMIT) -> APIRouter:
     router = APIRouter(prefix="/workspaces/{key}/files", tags=["files"])
 
     @router.get("")
-    async def list_files(workspace: WorkspaceOf, path: str = "") -> dict[str, Any]:
+    async def list_files(
+        request: Request, workspace: WorkspaceOf, path: str = ""
+    ) -> dict[str, Any]:
         """The entries of a folder ('' is the workspace's top), folders first, then by name."""
-        return await asyncio.to_thread(files.list_folder, workspace, path)
+        listing = await asyncio.to_thread(files.list_folder, workspace, path)
+        usage = request.app.state.workspaces.usage(workspace)
+        if usage is not None:  # a workspace with a size limit: how full it is
+            listing["space"] = {"used": usage[0], "size": usage[1]}
+        return listing
 
     @router.get(
         "/download",
@@ -108,14 +135,15 @@ def file_routes(upload_limit: int = files.UPLOAD_LIMIT) -> APIRouter:
         """The raw body becomes the file at path (201); 409 if it exists, unless overwrite."""
         length = request.headers.get("content-length", "")
         try:
-            entry = await files.upload(
-                workspace,
-                path,
-                request.stream(),
-                overwrite=overwrite,
-                limit=upload_limit,
-                declared=int(length) if length.isdigit() else None,
-            )
+            with full_told(request, workspace):
+                entry = await files.upload(
+                    workspace,
+                    path,
+                    request.stream(),
+                    overwrite=overwrite,
+                    limit=upload_limit,
+                    declared=int(length) if length.isdigit() else None,
+                )
         except ClientDisconnect as exc:
             raise UploadInterrupted() from exc
         return entry.describe()
@@ -127,9 +155,12 @@ def file_routes(upload_limit: int = files.UPLOAD_LIMIT) -> APIRouter:
         return entry.describe()
 
     @router.post("/folder", status_code=201)
-    async def make_folder(workspace: WorkspaceOf, body: FolderRequest) -> dict[str, Any]:
+    async def make_folder(
+        request: Request, workspace: WorkspaceOf, body: FolderRequest
+    ) -> dict[str, Any]:
         """A new, empty folder (201); its parent must exist, 409 if the path is taken."""
-        entry = await asyncio.to_thread(files.make_folder, workspace, body.path)
+        with full_told(request, workspace):
+            entry = await asyncio.to_thread(files.make_folder, workspace, body.path)
         return entry.describe()
 
     @router.delete("", status_code=204)

@@ -18,6 +18,7 @@ import uvicorn
 
 import codenode
 from codenode.backend.app import create_app
+from codenode.backend.images import enter_own_mount_namespace
 from codenode.backend.workspaces import Workspaces, uid_range
 from codenode.environment import default_home, prepare_plugins
 
@@ -56,6 +57,9 @@ def run(
     """Serve the backend until SIGINT or SIGTERM; every engine is stopped on the way out."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("watchfiles").setLevel(logging.WARNING)  # "1 change detected" adds nothing
+    # First, while this process has one thread: workspace images are mounted in a namespace
+    # of the backend's own, which the kernel clears when the backend is gone.
+    own_mounts = enter_own_mount_namespace()
     home = default_home()
     plugins = (plugins or home / "plugins").expanduser()
     if prepare_plugins(plugins):
@@ -77,6 +81,7 @@ def run(
             Workspaces(
                 (workspaces or plugins.parent / "workspaces").expanduser(),
                 uid_range(workspace_uids),
+                limits=own_mounts,
             ),
             hidden=[token_file.resolve()],
         ),

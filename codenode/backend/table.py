@@ -80,6 +80,13 @@ class EngineTable:
         if engine_type.sandbox:
             key = DEFAULT_WORKSPACE if workspace is None else workspace
             sandbox = self.sandboxes.for_engine(engine_type, key)
+            if engine_type.limits.workspace_mb:
+                await asyncio.to_thread(
+                    self.sandboxes.workspaces.limit,
+                    sandbox.workspace,
+                    engine_type.limits.workspace_mb,
+                    f"engine type {engine_type.name}",
+                )
         engine = None if engine_type.sandbox else self.pool.take(engine_type)
         if engine is None:
             engine = Engine(engine_type, self.cgroups, self.templates.launch, sandbox)
@@ -90,6 +97,16 @@ class EngineTable:
         self.starts[type_name] += 1
         engine.on_death = self._count_death
         return engine
+
+    def largest_workspace_mb(self) -> int | None:
+        """The largest workspace limit of this backend's sandboxed types (file routes give a
+        workspace that size, so that what is uploaded before any engine starts is bounded)."""
+        sizes = [
+            declared.type.limits.workspace_mb
+            for declared in self.plugins.types().values()
+            if declared.type.sandbox and declared.type.limits.workspace_mb
+        ]
+        return max(sizes, default=None)
 
     def _count_death(self, engine: Engine) -> None:
         self.deaths[engine.type.name] += 1

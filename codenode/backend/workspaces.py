@@ -13,6 +13,7 @@ the engines' user namespace gives them an identity of their own inside.
 
 from __future__ import annotations
 
+import logging
 import os
 import pwd
 import re
@@ -20,6 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from codenode.backend.errors import BackendError
+from codenode.backend.images import Images, share_root
+
+log = logging.getLogger("codenode.backend")
 
 # One path component, never hidden, never "." or "..".
 KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
@@ -76,13 +80,43 @@ def check_key(key: object) -> str:
 class Workspaces:
     """The backend's workspace folders under one root."""
 
-    def __init__(self, root: Path, uids: range = DEFAULT_UIDS) -> None:
+    def __init__(self, root: Path, uids: range = DEFAULT_UIDS, limits: bool = False) -> None:
+        """limits: workspace size limits are enforced (images.py), which takes a backend in
+        a mount namespace of its own (images.enter_own_mount_namespace); else each is logged
+        once, unenforced."""
         self.root = root
         self.uids = uids
         self.as_root = os.geteuid() == 0
         self._by_key: dict[str, Workspace] = {}
         self._taken: set[int] = set()
         self._scanned = False
+        self.images: Images | None = None
+        if limits:
+            root.mkdir(parents=True, exist_ok=True, mode=0o711)
+            share_root(root)
+            self.images = Images(root)
+        self._unenforced: set[str] = set()
+
+    def limit(self, workspace: Workspace, size_mb: int, why: str) -> None:
+        """Give a workspace a size of at least size_mb (blocking: call it in a thread).
+
+        why names who asks (an engine type), for the log where limits are not enforced.
+        """
+        if self.images is None:
+            if why not in self._unenforced:
+                self._unenforced.add(why)
+                log.warning(
+                    "%s: workspace_mb=%d is not enforced: workspace limits need a backend"
+                    " run as root by `codenode backend`",
+                    why,
+                    size_mb,
+                )
+            return
+        self.images.limit(workspace.key, workspace.uid, workspace.gid, size_mb)
+
+    def usage(self, workspace: Workspace) -> tuple[int, int] | None:
+        """Bytes used and bytes in all of a workspace that has a size limit; else None."""
+        return None if self.images is None else self.images.usage(workspace.key)
 
     def get(self, key: str) -> Workspace:
         """The workspace of a key, made on first use (folder, and identity when root)."""

@@ -251,7 +251,35 @@ def _format_exception(exc: BaseException, with_traceback: bool) -> str:
     tb: Optional[TracebackType] = exc.__traceback__ if with_traceback else None
     report = traceback.TracebackException(type(exc), exc, tb)
     _drop_own_frames(report, set())
-    return "".join(report.format())
+    return "".join(report.format()) + _full_disk_note(exc)
+
+
+# Where a sandboxed engine writes, and what limits each (docs/plugins.md).
+_LIMITED = (("/workspace", "workspace", "workspace_mb"), ("/tmp", "private /tmp", "tmp_mb"))
+
+
+def _full_disk_note(exc: BaseException) -> str:
+    """For a write that found no space: which of the engine's file systems is full, and its
+    size (a limit of its engine type), so that "No space left" says what to delete."""
+    import errno
+    import os
+
+    if not isinstance(exc, OSError) or exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+        return ""
+    if os.environ.get("HOME") != "/workspace":  # not sandboxed: the machine's own disks
+        return ""
+    for folder, name, limit in _LIMITED:
+        try:
+            stats = os.statvfs(folder)
+        except OSError:
+            continue
+        size = stats.f_blocks * stats.f_frsize
+        if size and stats.f_bavail * stats.f_frsize < max(size // 100, 1 << 20):
+            return (
+                "The %s is full: %.0f MiB, the size its engine type gives it (%s)."
+                " Delete files there to write again.\n" % (name, size / (1 << 20), limit)
+            )
+    return ""
 
 
 def _drop_own_frames(report: Any, seen: Set[int]) -> None:

@@ -122,10 +122,11 @@ def held_paths(spec: Spec) -> List[str]:
     return [path for path in shown_paths(spec) if path.startswith("/tmp/")]
 
 
-def _bind(source: str, target: str, writable: bool = False) -> None:
-    """Bind source at target (made if missing), read-only unless writable; never setuid."""
+def _bind(source: str, target: str, writable: bool = False, recursive: bool = False) -> None:
+    """Bind source at target (made if missing), read-only unless writable; never setuid.
+    Recursive: with what is mounted below source (the flags apply to source's own mount)."""
     _mountpoint(source, target)
-    mount(source, target, flags=MS_BIND)
+    mount(source, target, flags=MS_BIND | (MS_REC if recursive else 0))
     flags = MS_REMOUNT | MS_BIND | MS_NOSUID | (0 if writable else MS_RDONLY)
     kept = os.statvfs(target).f_flag
     for statvfs_flag, mount_flag in KEPT_FLAGS:
@@ -174,7 +175,9 @@ def build_view(spec: Spec, workspace: Optional[str] = None) -> None:
         _map_identity(uid, gid, 0)
     else:
         unshare(CLONE_NEWNS)
-    mount("none", "/", flags=MS_REC | MS_PRIVATE)  # nothing done here reaches the host
+    # Nothing done here reaches the host; what the backend mounts later on the workspaces'
+    # root (a workspace's image: backend/images.py) still reaches a template's view.
+    mount("none", "/", flags=MS_REC | MS_SLAVE)
     root = spec["staging"]
     mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=1m")
     os.mkdir(root + "/tmp")
@@ -198,7 +201,7 @@ def build_view(spec: Spec, workspace: Optional[str] = None) -> None:
     if workspace is not None:
         _bind(workspace, root + WORKSPACE, writable=True)
     elif spec.get("workspaces"):
-        _bind(spec["workspaces"], root + WORKSPACES, writable=True)
+        _bind(spec["workspaces"], root + WORKSPACES, writable=True, recursive=True)
     try:
         mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     except SandboxError:  # a user namespace may not mount the host's: a template binds it

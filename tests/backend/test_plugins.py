@@ -120,6 +120,7 @@ def test_good_files_load_in_file_order(tmp_path: Path) -> None:
     assert folder.get("delta") is None
     assert folder.errors() == []
     shown = {"templated": False, "sandbox": True, "network": "host", "available": True}
+    shown["workspace_mb"] = None
     assert folder.listing() == {
         "types": [
             {"name": "alpha", "description": "first"} | shown | {"file": "a.py"},
@@ -343,6 +344,7 @@ def test_types_that_cannot_run_here_are_listed_with_the_reason(tmp_path: Path) -
         "templated": False,
         "sandbox": True,
         "network": "host",
+        "workspace_mb": None,
         "available": False,
         "file": "t0.py",
         "reason": "/nonexistent/bin/python does not exist",
