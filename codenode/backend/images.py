@@ -32,6 +32,8 @@ from codenode.engine import sandbox as kernel
 log = logging.getLogger("codenode.backend")
 IMAGES = ".images"
 MIB = 1 << 20
+# nosuid, nodev: as every workspace; noinit_itable: the kernel need not zero what reads as zeros.
+MOUNT_OPTIONS = "loop,nosuid,nodev,noinit_itable"
 SLACK_MB = 16  # room beyond moved-in files, so that their workspace is not full at once
 
 
@@ -100,7 +102,7 @@ class Images:
         if not image.exists():
             self._make(path, image, uid, gid, size_mb)
         if not os.path.ismount(path):
-            _run("mount", "-o", "loop,nosuid,nodev", str(image), str(path))
+            _run("mount", "-o", MOUNT_OPTIONS, str(image), str(path))
         if image.stat().st_size < size_mb * MIB:
             self._grow(path, image, size_mb)
 
@@ -113,10 +115,13 @@ class Images:
         fresh.unlink(missing_ok=True)
         with open(fresh, "wb") as blank:
             blank.truncate(size_mb * MIB)
-        _run("mkfs.ext4", "-q", "-F", "-m", "0", "-E", f"root_owner={uid}:{gid}", str(fresh))
+        # A sparse file reads as zeros: the inode tables and the journal need no zeroing
+        # (lazy_*), and an empty 10 GiB image takes ~4 MiB of disk rather than ~70.
+        extended = f"root_owner={uid}:{gid},lazy_itable_init=1,lazy_journal_init=1"
+        _run("mkfs.ext4", "-q", "-F", "-m", "0", "-E", extended, str(fresh))
         staging = self.folder / f".{image.name}.mnt"
         staging.mkdir(exist_ok=True)
-        _run("mount", "-o", "loop,nosuid,nodev", str(fresh), str(staging))
+        _run("mount", "-o", MOUNT_OPTIONS, str(fresh), str(staging))
         try:
             (staging / "lost+found").rmdir()  # e2fsck makes it again if ever needed
             os.chmod(staging, 0o700)
@@ -141,7 +146,7 @@ class Images:
         in another namespace), it stays as it is, mounted again, until the next start."""
         _run("umount", str(path))  # here; the copies in templates' views go with it
         if _attached(image):
-            _run("mount", "-o", "loop,nosuid,nodev", str(image), str(path))
+            _run("mount", "-o", MOUNT_OPTIONS, str(image), str(path))
             log.info("workspace %s grows to %d MiB once no engine uses it", path.name, size_mb)
             return
         try:
@@ -154,7 +159,7 @@ class Images:
                 file.truncate(size_mb * MIB)
             _run("resize2fs", str(image))
         finally:
-            _run("mount", "-o", "loop,nosuid,nodev", str(image), str(path))
+            _run("mount", "-o", MOUNT_OPTIONS, str(image), str(path))
         log.info("workspace %s: its image grew to %d MiB", path.name, size_mb)
 
 
