@@ -18,6 +18,7 @@ it, and the image is made large enough to hold them (nothing a user wrote is los
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import shutil
@@ -65,6 +66,18 @@ def share_root(root: Path) -> None:
     kernel.mount("none", str(root), flags=kernel.MS_SHARED)
 
 
+class WorkspaceInUse(BackendError):
+    """A limited workspace that another backend (sharing this root) has mounted."""
+
+    code, status = "workspace_in_use", 409
+
+    def __init__(self, key: str) -> None:
+        super().__init__(
+            f"workspace {key!r} is in use by another backend that shares this workspace root:"
+            " a workspace with a size limit is mounted by one backend at a time"
+        )
+
+
 class Images:
     """The images of one workspaces' root."""
 
@@ -73,6 +86,7 @@ class Images:
         self.folder = root / IMAGES
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
+        self._claims: dict[str, int] = {}  # key: its lock file, held while this backend runs
 
     def limit(self, key: str, uid: int, gid: int, size_mb: int) -> None:
         """Make workspace key a file system of at least size_mb, mounted (blocking; threads)."""
@@ -96,9 +110,24 @@ class Images:
         stats, limit = os.statvfs(path), image.stat().st_size
         return limit - stats.f_bavail * stats.f_frsize, limit
 
+    def _claim(self, key: str) -> None:
+        """Hold the workspace's lock file from now on. Backends that share a workspace root
+        (a network file system) must never both mount one image: two kernels writing one
+        ext4 corrupt it. The lock goes with the backend's process, however it ends."""
+        if key in self._claims:
+            return
+        fd = os.open(self.folder / f"{key}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise WorkspaceInUse(key) from None
+        self._claims[key] = fd
+
     def _limit(self, key: str, uid: int, gid: int, size_mb: int) -> None:
         path, image = self.root / key, self.folder / f"{key}.ext4"
         self.folder.mkdir(mode=0o700, exist_ok=True)
+        self._claim(key)
         if not image.exists():
             self._make(path, image, uid, gid, size_mb)
         if not os.path.ismount(path):

@@ -175,3 +175,41 @@ def test_a_backend_that_cannot_mount_says_the_limit_is_not_enforced(
         " run as root by `codenode backend`"
     ]
     assert workspaces.usage(workspace) is None and not os.path.ismount(workspace.path)
+
+
+def test_two_backends_sharing_a_root_never_both_mount_one_image(tmp_path: Path) -> None:
+    shared = tmp_path / "shared-workspaces"
+    backends = []
+    try:
+        for name in ("one", "two"):
+            folder = tmp_path / name
+            (folder / "plugins").mkdir(parents=True)
+            source = python_plugin(limits=Limits(workspace_mb=16))
+            (folder / "plugins" / "python.py").write_text(source)
+            backends.append(
+                start_backend(folder / "plugins", folder, extra=["--workspaces", str(shared)])
+            )
+        one, two = backends
+        grace = start(one, "grace")
+        assert value(one, grace["id"], "open('a.txt', 'w').write('one')") == 3
+        refused = two.http.post("/engines", json={"type": "python", "workspace": "grace"})
+        assert refused.status_code == 409 and refused.json()["error"] == "workspace_in_use"
+        assert "mounted by one backend at a time" in refused.json()["message"]
+        files = two.http.get("/workspaces/grace/files")
+        assert files.status_code == 409, files.text
+        # Other workspaces on the shared root work from either backend.
+        heidi = start(two, "heidi")
+        assert value(two, heidi["id"], "1 + 1") == 2
+        # Once the first backend is gone, the second may take the workspace, files and all.
+        one.close()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            again = two.http.post("/engines", json={"type": "python", "workspace": "grace"})
+            if again.status_code == 201:
+                break
+            time.sleep(0.2)
+        assert again.status_code == 201, again.text
+        assert value(two, again.json()["id"], "open('a.txt').read()") == "one"
+    finally:
+        for backend in backends:
+            backend.close()
