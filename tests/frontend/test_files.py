@@ -1,16 +1,19 @@
 """Workspace files over REST on a real frontend and a real backend: upload, list, download,
 rename, new folder, delete; each user reaches their own workspace only; the usual refusals
-(anonymous, no CSRF header) and a backend that is down."""
+(anonymous, no CSRF header), a backend that is down, and how full a workspace with a size
+limit is (a full one refuses an upload with 507)."""
 
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from codenode.backend.enginetype import Limits
 from codenode.frontend.access import route_table
 from codenode.frontend.app import create_app
 from codenode.frontend.config import FrontendConfig
@@ -20,6 +23,7 @@ from tests.backend.conftest import TOKEN, Backend, python_plugin, start_backend
 from tests.frontend.live import Client, LiveFrontend, off_loop, register_backend
 
 CSV = b"city,population\nLyon,522250\nNantes,320732\n"
+MIB = 1 << 20
 
 
 def user_id(client: Client) -> int:
@@ -27,7 +31,7 @@ def user_id(client: Client) -> int:
     return int(client.user["id"])
 
 
-def upload(client: Client, path: str, data: bytes, **params: Any) -> Any:
+def upload(client: Client, path: str, data: bytes | Iterator[bytes], **params: Any) -> Any:
     return client.ok("PUT", "/api/files/upload", 201, params={"path": path, **params}, content=data)
 
 
@@ -75,6 +79,7 @@ def test_upload_list_and_download_round_trip(frontend: LiveFrontend) -> None:
     assert [(e["name"], e["kind"], e["size"]) for e in listing["entries"]] == [
         ("data.csv", "file", len(CSV))
     ]
+    assert "space" not in listing  # this backend's types give workspaces no size limit
     download = ada.get("/api/files/download", params={"path": "data.csv"})
     assert download.status_code == 200, download.text
     assert download.content == CSV
@@ -216,16 +221,28 @@ def test_state_changes_need_the_csrf_header(frontend: LiveFrontend) -> None:
     ada = frontend.user()
     upload(ada, "keep.txt", b"kept")
     raw = ada.http  # the cookies, without the header the client adds
-    for method, path, kwargs in [
+    tries: list[tuple[str, str, dict[str, Any]]] = [
         ("PUT", "/api/files/upload", {"params": {"path": "new.txt"}, "content": b"x"}),
         ("POST", "/api/files/folder", {"json": {"path": "raw"}}),
         ("POST", "/api/files/rename", {"json": {"path": "keep.txt", "to": "gone.txt"}}),
         ("DELETE", "/api/files", {"params": {"path": "keep.txt"}}),
-    ]:
+    ]
+    for method, path, kwargs in tries:
         answer = raw.request(method, path, **kwargs)
         assert answer.status_code == 403, (method, path, answer.text)
         assert answer.json()["error"] == "csrf"
     assert names(ada) == ["keep.txt"]
+
+
+def live_frontend_of(backend: Backend, tmp_path: Path) -> LiveFrontend:
+    """A `codenode frontend` of this test's own on *backend*: SQLite, whatever the module
+    runs on (its own database)."""
+    database = default_url(tmp_path)
+    off_loop(upgrade, database)
+    register_backend(database, "solo", backend.url, TOKEN)
+    live = LiveFrontend(tmp_path / "home", database)
+    live.start()
+    return live
 
 
 @pytest.fixture
@@ -239,21 +256,17 @@ def solo_backend(tmp_path: Path) -> Iterator[Backend]:
 
 
 def test_a_backend_that_is_down_is_a_503(tmp_path: Path, solo_backend: Backend) -> None:
-    # SQLite whatever the module runs on: this test's frontend has its own database.
-    database = default_url(tmp_path)
-    off_loop(upgrade, database)
-    register_backend(database, "solo", solo_backend.url, TOKEN)
-    live = LiveFrontend(tmp_path / "home", database)
-    live.start()
+    live = live_frontend_of(solo_backend, tmp_path)
     try:
         ada = live.user()
         upload(ada, "data.csv", CSV)
         solo_backend.close()
-        for method, path, kwargs in [
+        tries: list[tuple[str, str, dict[str, Any]]] = [
             ("GET", "/api/files", {}),
             ("GET", "/api/files/download", {"params": {"path": "data.csv"}}),
             ("PUT", "/api/files/upload", {"params": {"path": "b.csv"}, "content": CSV}),
-        ]:
+        ]
+        for method, path, kwargs in tries:
             answer = ada.request(method, path, **kwargs)
             assert answer.status_code == 503, (method, path, answer.text)
             body = answer.json()
@@ -261,5 +274,44 @@ def test_a_backend_that_is_down_is_a_503(tmp_path: Path, solo_backend: Backend) 
             assert "down" in body["message"], body
             assert TOKEN not in answer.text
         assert TOKEN not in live.log()
+    finally:
+        live.stop()
+
+
+@pytest.fixture
+def limited_backend(tmp_path: Path) -> Iterator[Backend]:
+    """A backend of this test's own whose python type gives each workspace 16 MiB: enforced,
+    as `codenode backend` runs as root on Linux."""
+    if not sys.platform.startswith("linux") or os.geteuid() != 0:
+        pytest.skip("workspace images are loop-mounted: a backend run as root on Linux")
+    (tmp_path / "plugins").mkdir()
+    limited = python_plugin(limits=Limits(workspace_mb=16))
+    (tmp_path / "plugins" / "python.py").write_text(limited)
+    backend = start_backend(tmp_path / "plugins", tmp_path)
+    yield backend
+    backend.close()
+
+
+def test_how_full_a_workspace_is_and_a_full_one_refusing(
+    tmp_path: Path, limited_backend: Backend
+) -> None:
+    live = live_frontend_of(limited_backend, tmp_path)
+    try:
+        ada = live.user()
+        space = ada.ok("GET", "/api/files")["space"]
+        assert space["size"] == 16 * MIB and 0 < space["used"] < 4 * MIB, space
+        upload(ada, "small.bin", b"z" * MIB)
+        after = ada.ok("GET", "/api/files")["space"]
+        assert after["size"] == space["size"] and after["used"] >= space["used"] + MIB, after
+
+        full = ada.put("/api/files/upload", params={"path": "huge.bin"}, content=b"y" * 24 * MIB)
+        assert full.status_code == 507, full.text
+        assert full.json() == {
+            "error": "no_space",
+            "message": "the workspace is full (its size limit is 16 MiB): 'huge.bin' was not"
+            " written; delete something and try again",
+        }
+        assert names(ada) == ["small.bin"]  # nothing of the refused file is left
+        assert ada.ok("GET", "/api/files")["space"]["used"] < after["used"] + MIB
     finally:
         live.stop()

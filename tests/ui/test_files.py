@@ -1,18 +1,28 @@
 """The Files panel beside a notebook: drop a CSV, read it in a cell, download it back; new
-folder, upload by the button, rename, delete; someone else's notebook shows a note, no files."""
+folder, upload by the button, rename, delete; someone else's notebook shows a note, no files;
+how full a workspace with a size limit is, and an upload it has no room for."""
 
 from __future__ import annotations
 
+import os
+import re
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from playwright.sync_api import Locator, Page, Route, expect
+import pytest
+from playwright.sync_api import Browser, Locator, Page, Route, expect
 
+from codenode.backend.enginetype import Limits
+from tests.backend.conftest import python_plugin
 from tests.frontend.live import Client
-from tests.ui.conftest import OpenContext, OpenNotebook
+from tests.ui.conftest import TIMEOUT_MS, OpenContext, OpenNotebook, Watch
 from tests.ui.editor import editor, open_notebook, output, toolbar
-from tests.ui.site import Site, make_notebook
+from tests.ui.site import Site, make_notebook, session_cookies
 
 CSV = "city,population\nLyon,522250\nNantes,320732\n"
+MIB = 1 << 20
+Shot = Callable[[Page, str], Path]
 
 # A drop as the browser makes it when a file is dragged from the desktop: dragenter, dragover,
 # drop, the same DataTransfer holding a File.
@@ -39,7 +49,7 @@ def files_panel(page: Page) -> Locator:
 
 
 def test_drop_a_csv_read_it_in_a_cell_and_download_it(
-    page: Page, opened: OpenNotebook, tmp_path: Path, screenshot
+    page: Page, opened: OpenNotebook, tmp_path: Path, screenshot: Shot
 ) -> None:
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
     opened([("code", 'print(open("data.csv").read())')])
@@ -147,3 +157,94 @@ def test_someone_elses_notebook_shows_a_note_not_files(
     expect(panel.get_by_text("private.csv")).to_have_count(0)
     expect(panel.get_by_text("viewers-own.csv")).to_have_count(0)
     assert not [url for url in asked if "/api/files" in url]
+
+
+@pytest.fixture(scope="module")
+def limited_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """A `codenode run` of its own whose python type gives each workspace 16 MiB. Its backend
+    is a real `codenode backend` process, run as root here: the limit is enforced."""
+    if not sys.platform.startswith("linux") or os.geteuid() != 0:
+        pytest.skip("workspace images are loop-mounted: a backend run as root on Linux")
+    home = tmp_path_factory.mktemp("codenode-limited")
+    (home / "plugins").mkdir()  # codenode run keeps a plug-in folder that is there
+    (home / "plugins" / "python.py").write_text(python_plugin(limits=Limits(workspace_mb=16)))
+    running = Site(home)
+    running.start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def limited_user(limited_site: Site) -> Client:
+    """A new account on the limited site."""
+    return limited_site.sign_up()
+
+
+@pytest.fixture
+def limited_page(
+    browser: Browser, limited_site: Site, limited_user: Client, watch: Watch
+) -> Iterator[Page]:
+    """A page on the limited site, signed in as ``limited_user``; watched as every page is."""
+    context = browser.new_context(
+        base_url=limited_site.url, viewport={"width": 1280, "height": 800}
+    )
+    context.set_default_timeout(TIMEOUT_MS)
+    context.on("page", watch.attach)
+    context.add_cookies(session_cookies(limited_user))  # type: ignore[arg-type]
+    yield context.new_page()
+    context.close()
+    problems = watch.unexpected()
+    if problems:
+        pytest.fail("problems in the browser:\n" + "\n".join(problems), pytrace=False)
+
+
+def used(meter: Locator) -> int:
+    """The bytes a space meter says are used."""
+    return int(meter.get_attribute("aria-valuenow") or "-1")
+
+
+def test_the_panel_shows_how_full_the_workspace_is_and_refuses_what_does_not_fit(
+    limited_page: Page, limited_user: Client, watch: Watch, tmp_path: Path, screenshot: Shot
+) -> None:
+    page = limited_page
+    open_notebook(page, str(make_notebook(limited_user, [("code", "")])["id"]))
+    panel = files_panel(page)
+    upload = panel.locator("input[type=file][aria-label='Upload files']")
+    space = panel.locator(".files-space")
+    meter = panel.get_by_role("meter", name="Workspace space used")
+    expect(space).to_contain_text(re.compile(r"^[\d.]+ MiB of 16 MiB used$"))
+    expect(meter).to_have_attribute("aria-valuemax", str(16 * MIB))
+    expect(space).not_to_have_class(re.compile("nearly-full"))
+    before = used(meter)
+
+    data = tmp_path / "data.bin"
+    data.write_bytes(b"d" * (2 * MIB))
+    upload.set_input_files(data)
+    expect(panel.get_by_role("link", name="data.bin", exact=True)).to_be_visible()
+    # The listing after the upload says how full the workspace is now: 2 MiB more.
+    expect(meter).not_to_have_attribute("aria-valuenow", str(before))
+    assert used(meter) >= before + 2 * MIB
+
+    watch.allow(r"status of 507")  # the refused upload, as Chromium logs it
+    huge = tmp_path / "huge.bin"
+    huge.write_bytes(b"h" * (24 * MIB))
+    upload.set_input_files(huge)
+    expect(panel.get_by_role("alert")).to_have_text(
+        "the workspace is full (its size limit is 16 MiB): 'huge.bin' was not written;"
+        " delete something and try again",
+        timeout=60_000,
+    )
+    expect(panel.locator(".file-upload")).to_have_count(0)
+    expect(panel.locator('li[data-path="huge.bin"]')).to_have_count(0)
+    expect(panel.get_by_role("link", name="data.bin", exact=True)).to_be_visible()
+    screenshot(page, "files-panel-refused")
+    assert [e["name"] for e in limited_user.ok("GET", "/api/files")["entries"]] == ["data.bin"]
+
+    # Filled to past 90%: the line and its bar warn.
+    fill = tmp_path / "fill.bin"
+    fill.write_bytes(b"f" * (int(0.95 * 16 * MIB) - used(meter)))
+    upload.set_input_files(fill)
+    expect(panel.get_by_role("status")).to_have_text("Uploaded fill.bin.")
+    expect(space).to_have_class(re.compile("nearly-full"))
+    expect(space).to_contain_text("of 16 MiB used: nearly full")
+    screenshot(page, "files-panel-nearly-full")

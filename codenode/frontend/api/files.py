@@ -7,8 +7,9 @@ here, so no path or parameter can reach another user's files. Bodies stream both
 an upload or a download of any size holds no more than a chunk in memory here.
 
 A backend's refusal (404 no such file, 409 exists, 413 too large, 422 bad path or a link, 403
-permissions, 507 disk full) reaches the user with its status, code and message; a backend that
-is down, or failing, or none at all, is a 503 that says so.
+permissions, 507 the workspace's size limit or the disk is full) reaches the user with its
+status, code and message; a backend that is down, or failing, or none at all, is a 503 that
+says so.
 """
 
 from __future__ import annotations
@@ -163,7 +164,9 @@ async def _json(response: httpx.Response) -> dict[str, Any]:
 @router.get("/files")
 async def list_files(request: Request, user: SignedIn, path: FilePath = "") -> dict[str, Any]:
     """The files and folders in a folder of the caller's workspace (``""``: its top):
-    ``{"path", "entries": [{"name", "path", "kind", "size", "modified"}]}``."""
+    ``{"path", "entries": [{"name", "path", "kind", "size", "modified"}]}``, and, for a
+    workspace with a size limit, how full it is: ``"space": {"used", "size"}`` in bytes
+    (passed on as the backend said it)."""
     return await _json(await _send(request, user, "GET", "", params={"path": path}))
 
 

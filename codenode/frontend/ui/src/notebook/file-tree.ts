@@ -1,10 +1,11 @@
 // The workspace as a tree in the Files panel: a folder's content is fetched when it is opened,
 // and every entry has its actions (copy path, rename or move, delete); a file's name is its
-// download link. What to do with an action is the panel's business (TreeActions).
+// download link. What to do with an action is the panel's business (TreeActions). Under the
+// tree, how full the workspace is, for one with a size limit (SpaceMeter).
 import { ApiError } from "../api";
 import { h } from "../dom";
-import { formatBytes, formatDate } from "../pages/format";
-import { downloadUrl, listFolder, type FileEntry } from "./workspace-files";
+import { formatDate } from "../pages/format";
+import { downloadUrl, listFolder, type FileEntry, type Space } from "./workspace-files";
 
 export interface TreeActions {
   copyPath(path: string): void;
@@ -20,6 +21,52 @@ function action(label: string, title: string, text: string, onclick: () => void)
 /** Where *path* is: its folder ("" for the top). */
 export const folderOf = (path: string): string => path.slice(0, Math.max(0, path.lastIndexOf("/")));
 
+/** Bytes in binary units, as a workspace's size limit is given: "16 MiB", "3.2 MiB", "512 B".
+ *  The whole panel says sizes so, for one unit throughout. */
+export function formatBinaryBytes(bytes: number | null): string {
+  if (bytes === null) return "—";
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  // Tenths below 100, so that 15.2 of 16 MiB is not "15 of 16"; none where they are zero.
+  const shown = unit > 0 && value < 100 ? String(Number(value.toFixed(1))) : String(Math.round(value));
+  return `${shown} ${units[unit]}`;
+}
+
+const NEARLY_FULL = 0.9;
+
+/** "3.2 MiB of 16 MiB used" and a thin bar; warns from 90% on. Hidden for a workspace
+ *  without a size limit (its listing has no space). */
+export class SpaceMeter {
+  private text = h("span", { class: "files-space-text" });
+  private fill = h("span", { class: "files-space-fill" });
+  private bar = h("span", { class: "files-space-bar", role: "meter", "aria-label": "Workspace space used", "aria-valuemin": "0" }, this.fill);
+  readonly element = h("div", { class: "files-space" }, this.text, this.bar);
+
+  constructor() {
+    this.element.hidden = true;
+  }
+
+  show(space: Space | undefined): void {
+    this.element.hidden = !space;
+    if (!space) return;
+    const share = space.size > 0 ? Math.min(space.used / space.size, 1) : 1;
+    const state = share >= 1 ? ": the workspace is full" : share >= NEARLY_FULL ? ": nearly full" : "";
+    const text = `${formatBinaryBytes(space.used)} of ${formatBinaryBytes(space.size)} used${state}`;
+    this.text.textContent = text;
+    this.element.classList.toggle("nearly-full", share >= NEARLY_FULL);
+    this.element.title = `${Math.round(share * 100)}% of the workspace's size limit`;
+    this.fill.style.width = `${share * 100}%`;
+    this.bar.setAttribute("aria-valuemax", String(space.size));
+    this.bar.setAttribute("aria-valuenow", String(Math.min(space.used, space.size)));
+    this.bar.setAttribute("aria-valuetext", text);
+  }
+}
+
 export class FileTree {
   readonly element = h("ul", { class: "file-tree", "aria-label": "Workspace files" });
   readonly empty = h(
@@ -27,18 +74,22 @@ export class FileTree {
     { class: "files-empty" },
     "No files yet. Drop files here or choose Upload; cells run in this folder, so open(\"data.csv\") reads data.csv.",
   );
+  /** How full the workspace is, drawn with each listing of its top. */
+  readonly space = new SpaceMeter();
   private open = new Set<string>();
 
   constructor(private actions: TreeActions) {
     this.empty.hidden = true;
   }
 
-  /** Draw the workspace again from the server: its top and every folder left open. */
+  /** Draw the workspace again from the server: its top and every folder left open, and how
+   *  full it is. */
   async refresh(): Promise<void> {
     const top = await listFolder("");
     const items = await Promise.all(top.entries.map((entry) => this.item(entry)));
     this.element.replaceChildren(...items);
     this.empty.hidden = items.length > 0;
+    this.space.show(top.space);
   }
 
   /** Open *folder* (and the folders above it) at the next refresh. */
@@ -80,7 +131,7 @@ export class FileTree {
       const why = entry.kind === "link" ? "A symbolic link: links are not followed here" : "Not a regular file";
       name = h("span", { class: "file-name", title: why }, entry.name);
     }
-    const size = entry.kind === "file" ? formatBytes(entry.size) : entry.kind === "link" ? "link" : "";
+    const size = entry.kind === "file" ? formatBinaryBytes(entry.size) : entry.kind === "link" ? "link" : "";
     const modified = formatDate(new Date(entry.modified * 1000).toISOString());
     return h(
       "div",

@@ -1,15 +1,15 @@
 // The Files panel beside a notebook: the signed-in user's workspace, the folder their engines
 // run in (docs/files.md). Upload (button or drop, with a progress line per file), download,
-// new folder, rename, delete, and "copy path" for open("data.csv") in a cell.
+// new folder, rename, delete, and "copy path" for open("data.csv") in a cell; under the tree,
+// how full the workspace is when it has a size limit.
 //
 // Files belong to a user, not to a notebook: on someone else's notebook the panel shows no
 // files (the caller's own would mislead, the owner's are not theirs to see), only a note.
 import { ApiError } from "../api";
 import { h } from "../dom";
 import { confirmDialog } from "../pages/dialog";
-import { Feedback } from "../pages/feedback";
-import { formatBytes } from "../pages/format";
-import { FileTree, folderOf } from "./file-tree";
+import { describe, Feedback } from "../pages/feedback";
+import { FileTree, folderOf, formatBinaryBytes } from "./file-tree";
 import type { NotebookInfo } from "./types";
 import { deleteEntry, inFolder, makeFolder, renameEntry, uploadFile, type FileEntry } from "./workspace-files";
 
@@ -86,6 +86,7 @@ export class FilePanel {
       this.feedback.status.element,
       this.tree.element,
       this.tree.empty,
+      this.tree.space.element,
       h("p", { class: "files-hint" }, "Drop files here to upload them. A cell's working directory is this folder."),
     );
     this.workspace.hidden = true;
@@ -181,19 +182,25 @@ export class FilePanel {
     for (const marked of this.element.querySelectorAll(".drop-target")) marked.classList.remove("drop-target");
   }
 
+  /** Each file in turn; then the tree again. Refusals (such as a full workspace's, which
+   *  says its size limit) stay in view, a line each: what was sent besides is said after. */
   private async uploadAll(files: File[], folder: string): Promise<void> {
     const sent: string[] = [];
+    const refused: string[] = [];
     for (const file of files) {
       const path = inFolder(folder, file.name);
       try {
         if (await this.upload(file, path)) sent.push(path);
       } catch (error) {
+        refused.push(describe(error));
         this.feedback.fail(error);
       }
     }
     this.tree.reveal(folder);
     await this.refresh();
-    if (sent.length) this.feedback.report(sent.length === 1 ? `Uploaded ${sent[0]}.` : `Uploaded ${sent.length} files${folder ? ` to ${folder}` : ""}.`);
+    const done = sent.length === 1 ? `Uploaded ${sent[0]}.` : `Uploaded ${sent.length} files${folder ? ` to ${folder}` : ""}.`;
+    if (refused.length) this.feedback.fail(new Error([...refused, ...(sent.length ? [done] : [])].join("\n")));
+    else if (sent.length) this.feedback.report(done);
   }
 
   /** One file, with its progress line; a taken path is replaced only if the user says so.
@@ -208,7 +215,7 @@ export class FilePanel {
       const upload = uploadFile(file, path, overwrite, (done, total) => {
         bar.max = Math.max(total, 1);
         bar.value = done;
-        text.textContent = `${path}: ${formatBytes(done)} of ${formatBytes(total)} (${Math.floor((done * 100) / Math.max(total, 1))}%)`;
+        text.textContent = `${path}: ${formatBinaryBytes(done)} of ${formatBinaryBytes(total)} (${Math.floor((done * 100) / Math.max(total, 1))}%)`;
       });
       cancel.onclick = () => upload.cancel();
       return upload.done;

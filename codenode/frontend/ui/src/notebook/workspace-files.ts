@@ -15,9 +15,18 @@ export interface FileEntry {
   modified: number;
 }
 
+/** How full a workspace with a size limit is, in bytes (used counts the file system's own
+ *  share too: a full workspace is at its size). */
+export interface Space {
+  used: number;
+  size: number;
+}
+
 export interface Listing {
   path: string;
   entries: FileEntry[];
+  /** Only for a workspace with a size limit. */
+  space?: Space;
 }
 
 const query = (path: string) => `path=${encodeURIComponent(path)}`;
@@ -37,7 +46,8 @@ export interface Upload {
 }
 
 /** Send *file* to *path*; *progress* hears how many of its bytes have gone. A 409 (the
- *  path is taken) rejects with that ApiError unless *overwrite*. */
+ *  path is taken) rejects with that ApiError unless *overwrite*; a 507 (the workspace is
+ *  full) with the backend's message, which says its size limit. */
 export function uploadFile(
   file: Blob,
   path: string,
