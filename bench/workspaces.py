@@ -47,10 +47,9 @@ def measure(count: int) -> dict[str, list[float]]:
         started = time.perf_counter()
         images.limit(key, 0, 0, SIZE_MB * 2)
         timings["grow"].append((time.perf_counter() - started) * 1000)
-    for key in os.listdir(root):
-        if os.path.ismount(root / key):
-            subprocess.run(["umount", str(root / key)], check=True)
-    subprocess.run(["umount", str(root)], check=True)  # share_root's bind onto itself
+    images.close()
+    # Every image, and share_root's bind onto itself (this process's namespace goes anyway).
+    subprocess.run(["umount", "--recursive", str(root)], check=True)
     subprocess.run(["rm", "-rf", str(root)], check=True)
     return timings
 
@@ -64,7 +63,7 @@ def run(quick: bool) -> list[Table]:
     code = f"import json, bench.workspaces as w; print(json.dumps(w.measure({count})))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
     if done.returncode != 0:
-        table.notes.append(f"Not measured: {done.stderr.strip()[-300:]}")
+        table.notes.append(f"Not measured: {done.stderr.strip()[-1500:]}")
         return [table]
     timings = json.loads(done.stdout.strip().splitlines()[-1])
     for name, label, unit in (

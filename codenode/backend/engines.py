@@ -264,7 +264,10 @@ class Engine:
             self._route(message)
 
     def _route(self, message: Message) -> None:
-        route = self._routes.get(message.get("id"))  # type: ignore[arg-type]
+        # An id that is no request's (user code can write to the engine's socket: a list, an
+        # object) routes nowhere: everyone sees it, and the frontend judges it.
+        request_id = message.get("id")
+        route = self._routes.get(request_id) if isinstance(request_id, int) else None
         if route is None:  # output between evaluations: everyone sees it
             for subscriber in self.subscribers:
                 subscriber.deliver({**message, "id": None})

@@ -101,6 +101,12 @@ class Images:
                     f"workspace {key!r} could not get its {size_mb} MiB image: {detail}"
                 ) from exc
 
+    def close(self) -> None:
+        """Let go of every workspace this backend holds (its lock files)."""
+        for fd in self._claims.values():
+            os.close(fd)
+        self._claims.clear()
+
     def usage(self, key: str) -> tuple[int, int] | None:
         """Bytes used and the limit, for a workspace that has an image; else None. Used
         counts the file system's own overhead too: a full workspace is at its limit."""

@@ -38,9 +38,13 @@ class CellOutputs:
         size = _size(output)
         if self.size + size > self.cap and output["type"] != "error":
             self.capped = True
+            room = self.cap - self.size
+            if output["type"] == "stream" and room > 0:  # the cap is met exactly, not undershot
+                self._append_stream(output["name"], output["text"][:room])
+                self.size += room
             self._append_stream(
                 "stderr",
-                f"\n[Codenode stored the first {self.cap:,} characters of this cell's output; "
+                f"\n[Codenode stored the first {self.size:,} characters of this cell's output; "
                 "the rest was shown but not stored]\n",
             )
             return

@@ -21,6 +21,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from codenode.frontend import events, notebooks
 from codenode.frontend.backends.registry import Placement
+from codenode.frontend.bus import engine_messages
 from codenode.frontend.bus.outputs import CellOutputs
 from codenode.frontend.bus.tab import Tab
 from codenode.frontend.errors import FrontendError
@@ -58,6 +59,7 @@ class NotebookSession:
         self.reason = ""
         self.running: dict[str, CellOutputs] = {}  # cell id → its latest evaluation's outputs
         self.pending: dict[int, Pending] = {}  # engine request id → who waits
+        self.malformed = 0  # messages refused from the engine (logged once, then by thousands)
         self.sources: dict[str, str] = {}  # stored sources, to skip writing an unchanged one
         self.last_evaluation = time.monotonic()
         self.restarting = False
@@ -299,7 +301,7 @@ class NotebookSession:
     async def _read(self, link: ClientConnection) -> None:
         try:
             async for text in link:
-                self.on_engine_message(json.loads(text))
+                self.take_engine_message(text)
         except ConnectionClosed:
             pass
         except Exception:  # a bug here must not leave the notebook hanging silently
@@ -313,6 +315,40 @@ class NotebookSession:
             self.link = None
             self._fail_all(reason)
             self.set_state("dead", reason)
+
+    def take_engine_message(self, text: str | bytes) -> None:
+        """One message from the engine's bus. A malformed one is this engine's doing (user
+        code can write to its socket): the evaluation it names fails with why, the reading
+        goes on, and the backend stays up for everyone else."""
+        message: Any = None
+        try:
+            message = json.loads(text)
+            why = engine_messages.problem(message)
+            if why is None:
+                self.on_engine_message(message)
+                return
+        except Exception as exc:  # not JSON, or a message the checks let through and we choke on
+            why = f"{type(exc).__name__}: {exc}"
+        self._refuse_engine_message(message, why)
+
+    def _refuse_engine_message(self, message: Any, why: str) -> None:
+        self.malformed += 1
+        if self.malformed == 1 or self.malformed % 1000 == 0:  # one line, not a flood
+            log.warning(
+                "notebook %s: its engine sent a malformed message (%d so far): %s",
+                self.notebook_id,
+                self.malformed,
+                why,
+            )
+        request_id = message.get("id") if isinstance(message, dict) else None
+        pending = self.pending.pop(request_id, None) if isinstance(request_id, int) else None
+        if pending is None:
+            return
+        said = f"the engine sent a malformed message: {why}"
+        if pending.op == "evaluate" and pending.cell_id is not None and pending.outputs is not None:
+            self._fail(pending.cell_id, pending.outputs, "EngineError", said)
+        elif pending.tab is not None:
+            pending.tab.send({"type": "error", "id": pending.tab_id, "message": said})
 
     def on_engine_message(self, message: dict[str, Any]) -> None:
         kind = message.get("type")
