@@ -179,9 +179,12 @@ class Engine:
         # Whatever the engine left running in its process group goes with it.
         _signal_group(self._process.pid, signal.SIGKILL)
         oom = self.cgroups is not None and self.cgroups.oom_killed(self.id)
+        oom_known = self.cgroups is not None and self.cgroups.has("memory")
         self._forget_cgroups()
         self.state = "dead"
-        self.exit = {"reason": explain_exit(returncode, self.type.limits, self._stopping, oom)}
+        self.exit = {
+            "reason": explain_exit(returncode, self.type.limits, self._stopping, oom, oom_known)
+        }
         if returncode >= 0:
             self.exit["exit_code"] = returncode
         else:

@@ -164,8 +164,15 @@ def signal_name(signum: int) -> str:
         return f"signal {signum}"
 
 
-def explain_exit(returncode: int, limits: Limits, stopped: bool, oom_killed: bool = False) -> str:
-    """Why an engine process ended, in words a user can act on."""
+def explain_exit(
+    returncode: int,
+    limits: Limits,
+    stopped: bool,
+    oom_killed: bool = False,
+    oom_known: bool = False,
+) -> str:
+    """Why an engine process ended, in words a user can act on. oom_known: a memory cgroup
+    watched the engine, so oom_killed is the truth and a SIGKILL without it came from outside."""
     if stopped:
         return "stopped"
     if oom_killed and limits.memory_mb is not None:
@@ -176,6 +183,8 @@ def explain_exit(returncode: int, limits: Limits, stopped: bool, oom_killed: boo
     name = signal_name(signum)
     if signum == signal.SIGXCPU and limits.cpu_seconds is not None:
         return f"killed: CPU time limit of {limits.cpu_seconds} s exceeded"
+    if signum == signal.SIGKILL and oom_known:
+        return f"killed by {name}, not for its memory: by another process (kill -9, say)"
     if signum == signal.SIGKILL and limits.memory_mb is not None:
         return f"killed by {name} (out of memory? the memory limit is {limits.memory_mb} MB)"
     return f"killed by {name}"

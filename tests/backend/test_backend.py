@@ -258,6 +258,8 @@ def test_engine_killed_by_a_signal_is_explained(backend: Backend) -> None:
         dead = until(ws, lambda m: m.get("state") == "dead")
     assert dead["signal"] == "SIGKILL"
     assert "killed by SIGKILL" in dead["reason"]
+    if cgroup_has("memory"):  # the kernel would have said so: a kill -9 is not its memory
+        assert "not for its memory" in dead["reason"] and "out of memory" not in dead["reason"]
 
 
 def test_memory_limit_is_enforced_and_explained(backend: Backend, plugins: Path) -> None:
