@@ -1,4 +1,5 @@
-"""Failed logins counted in a sliding window, per username and per client address.
+"""Failed logins counted in a sliding window: per username and client address together, and,
+with more room, per username and per client address.
 
 In memory, per frontend process: several frontends behind a load balancer each count on their
 own, which at worst multiplies the allowance by the number of processes. Memory stays bounded:
@@ -60,6 +61,14 @@ class SlidingWindow:
         opens = recent[len(recent) - self.limit] + self.window
         return max(1, math.ceil(opens - now))
 
+    def unhit(self, key: str) -> None:
+        """Take back *key*'s newest event (one counted ahead that turned out not to count)."""
+        events = self._events.get(key)
+        if events:
+            events.pop()
+            if not events:
+                del self._events[key]
+
     def clear(self, key: str) -> None:
         """Forget *key*'s events (its owner proved who they are)."""
         self._events.pop(key, None)
@@ -74,30 +83,70 @@ class SlidingWindow:
 
 
 class LoginLimits:
-    """The two counters of failed logins: one per username, one per client address."""
+    """The counters of failed sign-ins.
+
+    - per (username, address): the lock that matters, at ``attempts`` failures in the window:
+      a guesser at one account from one address is stopped, and the account's owner elsewhere
+      is not locked out by them;
+    - per username, from every address: a slower back-off, at ``attempts`` x
+      ``SPREAD`` failures, for guesses spread over many addresses;
+    - per address, whatever the username: at ``attempts`` x ``SPREAD`` too, for one address
+      guessing at many accounts.
+
+    An attempt is counted *before* its password is checked (``begin``), so that requests sent
+    together cannot all be checked past the limit; a right password takes its own count back.
+    """
+
+    SPREAD = 10
 
     def __init__(
         self, attempts: int, window: float, clock: Callable[[], float] = time.monotonic
     ) -> None:
-        self.by_name = SlidingWindow(attempts, window, clock=clock)
-        self.by_address = SlidingWindow(attempts, window, clock=clock)
+        self.by_pair = SlidingWindow(attempts, window, clock=clock)
+        self.by_name = SlidingWindow(attempts * self.SPREAD, window, clock=clock)
+        self.by_address = SlidingWindow(attempts * self.SPREAD, window, clock=clock)
 
     @staticmethod
     def _name(username: str) -> str:
         # Case folded so that "Ada" and "ada" share an allowance.
         return username.casefold()
 
+    def _keys(self, username: str, address: str) -> list[tuple[SlidingWindow, str]]:
+        name = self._name(username)
+        return [
+            (self.by_pair, f"{name}\0{address}"),
+            (self.by_name, name),
+            (self.by_address, address),
+        ]
+
     def retry_after(self, username: str, address: str) -> int:
         """Seconds before this username from this address may try again (0: now)."""
-        return max(
-            self.by_name.retry_after(self._name(username)), self.by_address.retry_after(address)
-        )
+        return max(window.retry_after(key) for window, key in self._keys(username, address))
+
+    def begin(self, username: str, address: str) -> int:
+        """Count an attempt now, ahead of its password check; or, past a limit, the seconds to
+        wait (and nothing counted)."""
+        wait = self.retry_after(username, address)
+        if wait:
+            return wait
+        for window, key in self._keys(username, address):
+            window.hit(key)
+        return 0
 
     def failed(self, username: str, address: str) -> None:
-        self.by_name.hit(self._name(username))
-        self.by_address.hit(address)
+        """Count a failure after the fact (begin counts ahead, and is what sign-in uses)."""
+        for window, key in self._keys(username, address):
+            window.hit(key)
 
-    def succeeded(self, username: str) -> None:
-        """A right password clears the username's count; the address's stays, so that one
-        account of an attacker's own cannot reset the count of their guesses at others."""
-        self.by_name.clear(self._name(username))
+    def succeeded(self, username: str, address: str | None = None) -> None:
+        """A right password: the pair's count is cleared, and this attempt's own count (counted
+        by begin) is taken back from the others; their earlier failures stay, so that an
+        attacker's own account cannot reset the count of their guesses at others. Without
+        address (a caller that did not begin): the username's count is cleared."""
+        if address is None:
+            self.by_name.clear(self._name(username))
+            return
+        pair, name, by_address = self._keys(username, address)
+        pair[0].clear(pair[1])
+        name[0].unhit(name[1])
+        by_address[0].unhit(by_address[1])

@@ -91,21 +91,48 @@ def test_blocked_exactly_when_limit_events_fall_in_the_window(
             clock.now -= wait
 
 
-def test_login_limits_count_by_name_and_by_address() -> None:
+def fail(limits: LoginLimits, username: str, address: str) -> None:
+    """A sign-in whose password was wrong: counted as it began."""
+    assert limits.begin(username, address) == 0
+
+
+def test_a_guesser_is_locked_out_per_account_and_address_not_the_owner() -> None:
     limits = LoginLimits(attempts=2, window=60, clock=Clock())
-    limits.failed("Ada", "10.0.0.1")
-    limits.failed("ada", "10.0.0.2")  # names are counted case-folded
-    assert limits.retry_after("ADA", "10.0.0.3") > 0
+    fail(limits, "Ada", "10.0.0.1")
+    fail(limits, "ada", "10.0.0.1")  # names are counted case-folded
+    assert limits.retry_after("ADA", "10.0.0.1") > 0
+    assert limits.begin("ada", "10.0.0.1") > 0  # refused, and not counted
+    # The owner, from elsewhere, still gets in; the guesser's address may try other names.
+    assert limits.retry_after("ada", "10.0.0.9") == 0
     assert limits.retry_after("bob", "10.0.0.1") == 0
-    limits.failed("carl", "10.0.0.1")
-    assert limits.retry_after("bob", "10.0.0.1") > 0  # the address has failed twice
 
 
-def test_a_right_password_clears_the_name_but_not_the_address() -> None:
+def test_guesses_spread_over_addresses_or_names_meet_the_slower_back_off() -> None:
     limits = LoginLimits(attempts=2, window=60, clock=Clock())
-    limits.failed("ada", "10.0.0.1")
-    limits.failed("ada", "10.0.0.2")
-    limits.succeeded("ada")
-    assert limits.retry_after("ada", "10.0.0.3") == 0
-    limits.failed("eve", "10.0.0.1")
-    assert limits.retry_after("ada", "10.0.0.1") > 0
+    for number in range(2 * LoginLimits.SPREAD):  # 20 addresses, one guess each
+        fail(limits, "ada", f"10.0.1.{number}")
+    assert limits.retry_after("ada", "10.0.0.9") > 0  # the account, from anywhere
+    for number in range(2 * LoginLimits.SPREAD):  # one address, 20 names
+        fail(limits, f"user{number}", "10.0.2.1")
+    assert limits.retry_after("someone-else", "10.0.2.1") > 0  # the address, for any name
+
+
+def test_attempts_at_once_are_counted_before_any_password_is_checked() -> None:
+    limits = LoginLimits(attempts=10, window=300, clock=Clock())
+    began = [limits.begin("ada", "10.0.0.1") for _ in range(30)]  # 30 sent together
+    assert began.count(0) == 10 and all(wait > 0 for wait in began[10:])
+
+
+def test_a_right_password_takes_back_its_own_count_and_clears_the_pair() -> None:
+    limits = LoginLimits(attempts=2, window=60, clock=Clock())
+    fail(limits, "ada", "10.0.0.1")
+    assert limits.begin("ada", "10.0.0.1") == 0
+    limits.succeeded("ada", "10.0.0.1")
+    assert limits.retry_after("ada", "10.0.0.1") == 0
+    # Successes from one address (an office behind one NAT) never add up to a block.
+    for _ in range(100):
+        assert limits.begin("bob", "10.0.0.1") == 0
+        limits.succeeded("bob", "10.0.0.1")
+    # The address's earlier failure stays counted: one account of an attacker's own cannot
+    # reset the count of their guesses at others.
+    assert limits.by_address.retry_after("10.0.0.1") == 0 and len(limits.by_address) == 1
