@@ -47,6 +47,26 @@ def test_markdown_cannot_run_script(page: Page, opened: OpenNotebook, watch: Wat
     assert page.title() != "owned"
 
 
+def test_markdown_cannot_restyle_the_page(page: Page, opened: OpenNotebook) -> None:
+    hostile = (
+        '<div class="cover" style="position:fixed;inset:0;z-index:9999;background:red">'
+        "Sign in again</div>\n\n<style>body { display: none }</style>\n\n"
+        "and $\\rule{100000em}{100000em}$ and $x^2$"
+    )
+    opened([("markdown", hostile), ("code", "")])
+    rendered = cell(page, 0).locator(".markdown-rendered")
+    expect(rendered).to_contain_text("Sign in again")
+    cover = rendered.locator(".cover")
+    assert cover.get_attribute("style") is None
+    assert cover.evaluate("e => getComputedStyle(e).position") == "static"
+    expect(rendered.locator("style")).to_have_count(0)
+    assert page.evaluate("getComputedStyle(document.body).display") != "none"
+    # Math keeps the styles KaTeX lays it out with, within bounds.
+    expect(rendered.locator(".katex")).to_have_count(2)
+    box = rendered.locator(".katex").first.bounding_box()
+    assert box is not None and box["height"] < 2000, box
+
+
 def test_heading_folds_the_cells_under_it(page: Page, opened: OpenNotebook) -> None:
     opened(
         [

@@ -1,5 +1,5 @@
 // Markdown to safe DOM: marked for the text, KaTeX for $...$ and $$...$$, and DOMPurify over
-// the whole result, so nothing a notebook holds can run script in the page.
+// both, so nothing a notebook holds can run script in the page or restyle it.
 import { Marked } from "marked";
 import DOMPurify from "dompurify";
 import katex from "katex";
@@ -10,9 +10,15 @@ const marked = new Marked({ gfm: true, breaks: false });
 // that marked passes through untouched, replaced by KaTeX's HTML afterwards.
 const PIECES = /(```[\s\S]*?(?:```|$)|~~~[\s\S]*?(?:~~~|$)|`[^`\n]*`)|\$\$([\s\S]+?)\$\$|\\\[([\s\S]+?)\\\]|(?<![\\$\w])\$(?!\s)([^$\n]+?)(?<!\s)\$(?![\w$])|\\\(([\s\S]+?)\\\)/g;
 
+// maxSize (em): a \rule or \kern cannot grow into a cover over the page.
 function renderMath(tex: string, display: boolean): string {
-  return katex.renderToString(tex, { displayMode: display, throwOnError: false, output: "htmlAndMathml" });
+  return katex.renderToString(tex, { displayMode: display, throwOnError: false, output: "htmlAndMathml", maxSize: 50 });
 }
+
+// A notebook's own markup gets no styles: an inline style or a <style> could lay a full-page
+// overlay over the notebook (a fake sign-in form, say). KaTeX's HTML keeps the styles it lays
+// out with; it is sanitized on its own and put in after.
+const NO_STYLES = { FORBID_TAGS: ["style"], FORBID_ATTR: ["style"] };
 
 /** The HTML (sanitized) for a markdown text with math. */
 export function markdownHtml(source: string): string {
@@ -21,12 +27,11 @@ export function markdownHtml(source: string): string {
     if (code !== undefined) return whole;
     const tex = display ?? displayBracket ?? inline ?? inlineParen;
     const isDisplay = display !== undefined || displayBracket !== undefined;
-    math.push(renderMath(tex, isDisplay));
+    math.push(DOMPurify.sanitize(renderMath(tex, isDisplay)));
     return `CODENODEMATH${math.length - 1}X`;
   });
-  let html = marked.parse(text, { async: false }) as string;
-  html = html.replace(/CODENODEMATH(\d+)X/g, (_, index) => math[Number(index)] ?? "");
-  return DOMPurify.sanitize(html);
+  const html = DOMPurify.sanitize(marked.parse(text, { async: false }) as string, NO_STYLES);
+  return html.replace(/CODENODEMATH(\d+)X/g, (_, index) => math[Number(index)] ?? "");
 }
 
 /** Fill *element* with the rendered markdown. */
