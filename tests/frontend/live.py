@@ -116,6 +116,7 @@ class Client:
             self.url.replace("http", "ws", 1) + f"/api/notebooks/{notebook_id}/bus",
             additional_headers=headers,
             open_timeout=10,
+            max_size=None,  # as a browser: no cap on one message
         )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -12,8 +13,12 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from codenode.frontend.db import User
 
 QUEUE_LIMIT = 20_000
-"""Messages a tab may fall behind by; past it the tab is closed and, reconnecting, gets the
-whole notebook as it is then (nothing is lost, only the backlog is skipped)."""
+QUEUE_BYTES = 16 * 1024 * 1024
+"""Messages, and bytes of them, a tab may fall behind by; past either the tab is closed and,
+reconnecting, gets the whole notebook as it is then (nothing is lost, only the backlog is
+skipped). Bytes bound the memory a tab that stopped reading holds, whatever the output."""
+
+log = logging.getLogger("codenode.frontend.bus")
 
 TOO_SLOW = 4008
 
@@ -27,6 +32,8 @@ class Tab:
         self.role = role
         self.number = number
         self._queue: asyncio.Queue[str | None] = asyncio.Queue(QUEUE_LIMIT)
+        self._queued_bytes = 0
+        self._dropped = False
         self._pump: asyncio.Task[None] | None = None
 
     @property
@@ -40,12 +47,30 @@ class Tab:
         self.send_text(json.dumps(message))
 
     def send_text(self, text: str) -> None:
+        if self._dropped:
+            return
+        if self._queued_bytes + len(text) > QUEUE_BYTES and self._queued_bytes:
+            self._drop()
+            return
         try:
             self._queue.put_nowait(text)
+            self._queued_bytes += len(text)
         except asyncio.QueueFull:
-            self._queue = asyncio.Queue(1)  # drop the backlog: the tab will start afresh
-            self._queue.put_nowait(None)
-            asyncio.get_running_loop().create_task(self._close(TOO_SLOW, "too far behind"))
+            self._drop()
+
+    def _drop(self) -> None:
+        """The tab is too far behind: drop its backlog and close it (once)."""
+        log.info(
+            "tab %d closed: %d messages (%d bytes) behind; it reloads the notebook",
+            self.number,
+            self._queue.qsize(),
+            self._queued_bytes,
+        )
+        self._dropped = True
+        self._queued_bytes = 0
+        self._queue = asyncio.Queue(1)  # drop the backlog: the tab will start afresh
+        self._queue.put_nowait(None)
+        asyncio.get_running_loop().create_task(self._close(TOO_SLOW, "too far behind"))
 
     async def _send_all(self) -> None:
         with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
@@ -53,6 +78,7 @@ class Tab:
                 text = await self._queue.get()
                 if text is None:
                     return
+                self._queued_bytes = max(0, self._queued_bytes - len(text))
                 await self.websocket.send_text(text)
 
     async def _close(self, code: int, reason: str) -> None:
