@@ -1,8 +1,9 @@
 """Real databases for the frontend tests: SQLite always, PostgreSQL when one is configured.
 
 ``CODENODE_TEST_POSTGRES_URL`` (``postgresql+asyncpg://...``) names a database these tests may
-wipe (without it, this machine's own on 127.0.0.1:5432, database ``test``, where one answers):
-its ``public`` schema is dropped and created again before and after each test.
+wipe: its ``public`` schema is dropped and created again before and after each test. Without
+it, where this machine's PostgreSQL answers on 127.0.0.1:5432, the tests make a database of
+their own there (``codenode_test_<pid>``, beside ``test``), dropped when they end.
 """
 
 from __future__ import annotations
@@ -35,7 +36,34 @@ def _postgres_url() -> str:
         socket.create_connection(("127.0.0.1", 5432), timeout=0.5).close()
     except OSError:
         return ""
-    return LOCAL_POSTGRES
+    return _own_database(LOCAL_POSTGRES)
+
+
+def _own_database(url: str) -> str:
+    """A database of this test run's own beside *url*'s, made now and dropped at exit: two
+    runs on one machine (two checkouts, a developer and CI) never wipe each other's tables.
+    Where it cannot be made, *url* itself."""
+    import atexit
+
+    import asyncpg
+
+    name = f"codenode_test_{os.getpid()}"
+    server = url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+    async def run(statement: str) -> None:
+        connection = await asyncpg.connect(server)
+        try:
+            await connection.execute(statement)
+        finally:
+            await connection.close()
+
+    try:
+        asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}"'))
+        asyncio.run(run(f'CREATE DATABASE "{name}"'))
+    except (OSError, asyncpg.PostgresError):
+        return url
+    atexit.register(lambda: asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')))
+    return url.rsplit("/", 1)[0] + "/" + name
 
 
 POSTGRES_URL = _postgres_url()

@@ -208,6 +208,23 @@ class BackendRegistry:
         engines = listing.get("engines") if isinstance(listing, dict) else None
         return [engine for engine in engines or [] if isinstance(engine, dict)]
 
+    async def adoptable(self, backend_id: int, engine_id: str) -> tuple[Placement, str] | None:
+        """An engine some frontend started, if its backend is up and it is alive there: its
+        placement and its state (idle or busy)."""
+        state = self.backends.get(backend_id)
+        if state is None or not state.healthy:
+            return None
+        placement = Placement(state.id, state.name, state.url, state.token, engine_id)
+        try:
+            described = await self._engine_call(placement, "GET", "")
+        except (NotFound, Unavailable):
+            return None
+        engine_state = described.get("state") if isinstance(described, dict) else None
+        if engine_state not in ("idle", "busy"):
+            return None
+        state.started += 1  # counted in its load, as an engine started here is
+        return placement, str(engine_state)
+
     def placement(self, name: str, engine_id: str) -> Placement:
         """An engine on the backend called *name*, for the engine operations above."""
         state = self.named(name)

@@ -49,7 +49,8 @@ class Hub:
         ]
 
     async def close(self) -> None:
-        """Store every output, stop every engine this frontend started, close every tab."""
+        """Store every output, close every tab, and leave the engines running: the next
+        frontend on this database adopts them (placements.py)."""
         for chore in self._chores:
             chore.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -58,7 +59,7 @@ class Hub:
         for session in list(self.notebooks.values()):
             for tab in list(session.tabs.values()):
                 await tab.close(1001, "the frontend is stopping")
-            await session.stop_engine("stopped with the frontend")
+            await session.leave_engine()
         await self._flush_all()
         self.notebooks.clear()
 

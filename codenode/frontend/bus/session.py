@@ -21,7 +21,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from codenode.frontend import events, notebooks
 from codenode.frontend.backends.registry import Placement
-from codenode.frontend.bus import engine_messages
+from codenode.frontend.bus import engine_messages, placements
 from codenode.frontend.bus.outputs import CellOutputs
 from codenode.frontend.bus.tab import Tab
 from codenode.frontend.errors import FrontendError
@@ -253,9 +253,12 @@ class NotebookSession:
             await self.ensure_engine()
 
     async def ensure_engine(self) -> None:
-        """An engine for this notebook: the bound one, or a new one if none is or it died."""
+        """An engine for this notebook: the bound one, the one a frontend before this one left
+        running (adopted), or a new one if none is or it died."""
         async with self.starting:
             if self.link is not None and self.state not in ("dead", "none"):
+                return
+            if self.placement is None and await self._adopt():
                 return
             previous, why = self.placement, self.reason
             avoid: frozenset[int] = frozenset()
@@ -290,6 +293,38 @@ class NotebookSession:
                 self.broadcast({"type": "notice", "message": f"a new engine was started ({why})"})
             self.reader = asyncio.create_task(self._read(link), name=f"engine-{self.notebook_id}")
             log.info("notebook %s: engine %s", self.notebook_id, placement)
+            await placements.remember(self.hub.sessions, self.notebook_id, placement)
+
+    async def _adopt(self) -> bool:
+        """Bind the engine the database says this notebook has, if it is still running (a
+        frontend before this one started it); forget the record if it is not."""
+        recalled = await placements.recall(self.hub.sessions, self.notebook_id)
+        if recalled is None:
+            return False
+        found = await self.hub.registry.adoptable(*recalled)
+        link = None
+        if found is not None:
+            with contextlib.suppress(OSError, InvalidHandshake, InvalidURI, TimeoutError):
+                link = await connect(
+                    found[0].bus_url,
+                    additional_headers=found[0].headers,
+                    max_size=None,
+                    compression=None,
+                    open_timeout=10,
+                    ping_interval=None,
+                )
+        if found is None or link is None:
+            await placements.forget(self.hub.sessions, self.notebook_id, recalled[1])
+            return False
+        placement, state = found
+        self.placement, self.link = placement, link
+        self.reader = asyncio.create_task(self._read(link), name=f"engine-{self.notebook_id}")
+        self.set_state(state)
+        self.broadcast(
+            {"type": "notice", "message": "reconnected to the notebook's running engine"}
+        )
+        log.info("notebook %s: adopted engine %s", self.notebook_id, placement)
+        return True
 
     async def _send_engine(self, message: dict[str, Any]) -> None:
         link = self.link
@@ -461,7 +496,15 @@ class NotebookSession:
         self._fail_all(f"the engine was {reason}")
         if placement is not None:
             await self.hub.registry.stop_engine(placement)
+            await placements.forget(self.hub.sessions, self.notebook_id, placement.engine_id)
             self.set_state("none", reason)
+
+    async def leave_engine(self) -> None:
+        """Let go of the engine without stopping it (this frontend stops): the next frontend
+        on this database adopts it, variables and all."""
+        self.placement = None
+        await self._drop_link()
+        self._fail_all("the frontend stopped: run the cell again to see its result")
 
     # -- storing outputs --------------------------------------------------------------------
 

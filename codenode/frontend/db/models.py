@@ -193,3 +193,22 @@ class Backend(Base):
     def __repr__(self) -> str:
         # Keeps the token out of logs and tracebacks too.
         return f"Backend(id={self.id!r}, name={self.name!r}, url={self.url!r})"
+
+
+class EnginePlacement(Base):
+    """Where a notebook's engine runs: a frontend that restarts, or another on the same
+    database, finds the engine again (its variables with it) instead of starting a new one.
+    One row per notebook with a bound engine; gone when the engine is stopped."""
+
+    __tablename__ = "engine_placements"
+
+    notebook_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("notebooks.id", ondelete="CASCADE"), primary_key=True
+    )
+    backend_id: Mapped[int] = mapped_column(ForeignKey("backends.id", ondelete="CASCADE"))
+    engine_id: Mapped[str] = mapped_column(String(200))
+    started: Mapped[datetime] = mapped_column(default=_now)
+
+    def __repr__(self) -> str:
+        where = f"backend={self.backend_id}, engine={self.engine_id!r}"
+        return f"EnginePlacement({self.notebook_id!r}, {where})"

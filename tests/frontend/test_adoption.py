@@ -1,0 +1,94 @@
+"""A frontend that restarts finds its notebooks' engines again: variables survive it.
+
+Placements are in the database (codenode/frontend/bus/placements.py): a graceful stop leaves
+the engines running, a kill -9 leaves them too, and the next frontend on the database adopts
+each notebook's engine at its next use instead of starting a new one.
+"""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+import pytest
+
+from tests.backend.conftest import TOKEN, Backend
+from tests.frontend.live import LiveFrontend, in_database, register_backend
+from tests.frontend.test_bus import opened, run, text_of
+
+
+def placements(database_url: str) -> list[tuple[str, str]]:
+    async def read(db):  # type: ignore[no-untyped-def]
+        from sqlalchemy import select
+
+        from codenode.frontend.db import EnginePlacement
+
+        rows = await db.execute(select(EnginePlacement.notebook_id, EnginePlacement.engine_id))
+        return [tuple(row) for row in rows]
+
+    return list(in_database(database_url, read))
+
+
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL], ids=["graceful", "kill-9"])
+def test_a_restarted_frontend_adopts_the_running_engine(
+    database_url: str, live_backend: Backend, tmp_path: Path, how: int
+) -> None:
+    register_backend(database_url, "local", live_backend.url, TOKEN)
+    live = LiveFrontend(tmp_path / "home", database_url)
+    live.start()
+    try:
+        name = live.add_user()
+        client = live.client()
+        assert client.login(name).status_code == 200
+        notebook = live.notebook(name)
+        cell = notebook["cells"][0]
+        with opened(client, notebook["id"]) as (bus, _):
+            run(bus, cell, "x = 41")
+        engine_ids = [engine for nb, engine in placements(database_url) if nb == notebook["id"]]
+        assert len(engine_ids) == 1
+        live.stop(how)
+        live.start()
+        client = live.client()
+        assert client.login(name).status_code == 200
+        with opened(client, notebook["id"]) as (bus, _):
+            again = run(bus, cell, "print(x + 1)")
+        assert text_of(again, cell) == "42\n", again
+        assert any(m.get("type") == "notice" and "reconnected" in m["message"] for m in again)
+        assert [e for nb, e in placements(database_url) if nb == notebook["id"]] == engine_ids
+        # Stopped on purpose, it is forgotten; the next run starts a fresh engine.
+        client.ok("POST", f"/api/notebooks/{notebook['id']}/engine/stop")
+        assert not [e for nb, e in placements(database_url) if nb == notebook["id"]]
+        with opened(client, notebook["id"]) as (bus, _):
+            fresh = run(bus, cell, "print('x' in dir())")
+        assert text_of(fresh, cell) == "False\n"
+    finally:
+        live.stop()
+
+
+def test_an_engine_gone_meanwhile_is_replaced_and_its_record_too(
+    database_url: str, live_backend: Backend, tmp_path: Path
+) -> None:
+    register_backend(database_url, "local", live_backend.url, TOKEN)
+    live = LiveFrontend(tmp_path / "home", database_url)
+    live.start()
+    try:
+        name = live.add_user()
+        client = live.client()
+        assert client.login(name).status_code == 200
+        notebook = live.notebook(name)
+        cell = notebook["cells"][0]
+        with opened(client, notebook["id"]) as (bus, _):
+            run(bus, cell, "x = 1")
+        (old,) = [e for nb, e in placements(database_url) if nb == notebook["id"]]
+        live.stop()
+        assert live_backend.http.delete(f"/engines/{old}").status_code == 204  # meanwhile
+        live.start()
+        client = live.client()
+        assert client.login(name).status_code == 200
+        with opened(client, notebook["id"]) as (bus, _):
+            answer = run(bus, cell, "print('x' in dir())")
+        assert text_of(answer, cell) == "False\n"
+        (new,) = [e for nb, e in placements(database_url) if nb == notebook["id"]]
+        assert new != old
+    finally:
+        live.stop()
