@@ -1,9 +1,10 @@
 """``codenode run``: everything on one machine: the environment, a local backend, the frontend.
 
 The backend is a child process (its own token from the environment folder, registered in the
-database as "local" each time, since its port may change); Ctrl-C stops the frontend, then the
-backend and with it every engine. If this process is killed outright, the kernel stops the
-backend too (parent-death signal).
+database as "local" each time, since its port may change); Ctrl-C or SIGTERM stops the
+frontend, then the backend and with it every engine: SIGTERM to the backend, and SIGKILL to it
+if it is still there after BACKEND_GRACE_SECONDS, whatever state it is in. If this process is
+killed outright, the kernel stops the backend too (parent-death signal).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import subprocess
 import sys
 import webbrowser
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import httpx
@@ -27,10 +29,39 @@ from codenode.frontend.users import ensure_first_admin
 
 LOCAL = "local"
 PR_SET_PDEATHSIG = 1
+# A backend stops its engines in at most ~3 s (ask, SIGTERM, SIGKILL: all at once).
+BACKEND_GRACE_SECONDS = 10.0
 
 
 def _die_with_parent() -> None:
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+
+def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    # uvicorn answers SIGTERM by shutting the frontend down, then sends it again to the handler
+    # it found: this one, so that `run` still stops the backend on its way out (with the
+    # default action, this process would die there and leave the backend to its own devices).
+    raise SystemExit(128 + signum)
+
+
+def stop_backend(process: subprocess.Popen[str], grace: float = BACKEND_GRACE_SECONDS) -> None:
+    """SIGTERM to the backend; SIGKILL to it if it has not gone after grace seconds (or at
+    once on a second Ctrl-C or SIGTERM while it is waited for)."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        print(
+            f"the local backend (pid {process.pid}) did not stop within {grace:g} s: killing it",
+            file=sys.stderr,
+            flush=True,
+        )
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
 
 
 def start_backend(home: Path, port: int) -> tuple[subprocess.Popen[str], str]:
@@ -99,6 +130,7 @@ def run(given: dict[str, Any], open_browser: bool = False, allow_unsandboxed: bo
     values = settings.resolve(home, given)
     config = serve.load_config(home, values)
     listener = serve.listen(values["host"], values["port"])
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     backend, backend_url = start_backend(home, values["backend-port"])
     try:
         token = (home / environment.TOKEN_FILE).read_text().strip()
@@ -118,10 +150,4 @@ def run(given: dict[str, Any], open_browser: bool = False, allow_unsandboxed: bo
             webbrowser.open(address)
         serve.serve(config, listener)
     finally:
-        if backend.poll() is None:
-            backend.send_signal(signal.SIGTERM)
-            try:
-                backend.wait(20)
-            except subprocess.TimeoutExpired:
-                backend.kill()
-                backend.wait()
+        stop_backend(backend)

@@ -4,6 +4,9 @@ An Engine reads every frame its process sends and routes it: replies to the clie
 request they answer (request ids are rewritten on the way in, so clients never clash), state
 changes and output between evaluations to every client. Death is noticed at once, explained,
 and told to every client. Stopping goes in steps: ask, SIGTERM, SIGKILL.
+
+A frame over the wire's limit is never read: its body is not trusted to be a frame, and the
+stream is out of step after it. The engine that sent it is killed, and its cells are told why.
 """
 
 from __future__ import annotations
@@ -89,6 +92,7 @@ class Engine:
         self._stderr: deque[str] = deque(maxlen=STDERR_LINES)
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
+        self._killed_because: str | None = None  # why the backend killed it, if it did
         self.died = asyncio.Event()
         self.on_death: Callable[[Engine], None] | None = None  # not called when asked to stop
 
@@ -97,6 +101,7 @@ class Engine:
     async def start(self) -> None:
         """Start the process and wait for its ready frame (EngineStartError if none comes)."""
         self.state, self.exit, self._stopping = "starting", {}, False
+        self._killed_because = None
         self.died = asyncio.Event()
         procs = [] if self.cgroups is None else self.cgroups.create(self.id, self.type.limits)
         in_cgroup = self.cgroups is not None and self.cgroups.has("memory")
@@ -110,11 +115,12 @@ class Engine:
         try:
             ready = await asyncio.wait_for(_read_frame(reader), self.type.start_timeout)
         except (TimeoutError, asyncio.IncompleteReadError, wire.FrameError, OSError) as exc:
-            reason = (
-                f"did not say ready within {self.type.start_timeout:g} s"
-                if isinstance(exc, TimeoutError)
-                else "exited before saying ready"
-            )
+            if isinstance(exc, TimeoutError):
+                reason = f"did not say ready within {self.type.start_timeout:g} s"
+            elif isinstance(exc, wire.FrameError):
+                reason = f"sent a bad first frame ({exc})"
+            else:
+                reason = "exited before saying ready"
             await self._kill_group()
             self._forget_cgroups()
             await asyncio.sleep(0)  # let the stderr reader take the last lines
@@ -182,9 +188,8 @@ class Engine:
         oom_known = self.cgroups is not None and self.cgroups.has("memory")
         self._forget_cgroups()
         self.state = "dead"
-        self.exit = {
-            "reason": explain_exit(returncode, self.type.limits, self._stopping, oom, oom_known)
-        }
+        reason = explain_exit(returncode, self.type.limits, self._stopping, oom, oom_known)
+        self.exit = {"reason": self._killed_because or reason}
         if returncode >= 0:
             self.exit["exit_code"] = returncode
         else:
@@ -256,7 +261,10 @@ class Engine:
         while True:
             try:
                 message = await _read_frame(reader)
-            except wire.FrameError as exc:
+            except FrameTooLarge as exc:
+                await self._kill_for(str(exc))
+                return
+            except wire.FrameError as exc:  # its body was read: the stream is still in step
                 log.warning("engine %s sent a bad frame: %s", self.id, exc)
                 continue
             except (asyncio.IncompleteReadError, ConnectionError):
@@ -265,6 +273,14 @@ class Engine:
                 return
             self.last_activity = time.time()
             self._route(message)
+
+    async def _kill_for(self, reason: str) -> None:
+        """Kill the engine for something it did; its cells and clients are told reason."""
+        self._killed_because = f"killed: {reason}"
+        log.warning("engine %s (%s) %s", self.id, self.type.name, self._killed_because)
+        if self._writer is not None:
+            self._writer.close()
+        await self._kill_group()  # the exit watcher tells everyone
 
     def _route(self, message: Message) -> None:
         # An id that is no request's (user code can write to the engine's socket: a list, an
@@ -311,7 +327,13 @@ class Engine:
         return info
 
 
+class FrameTooLarge(wire.FrameError):
+    """A frame over the limit: its body is not read, and the stream is out of step."""
+
+
 async def _read_frame(reader: asyncio.StreamReader) -> Message | None:
+    """The next message; None at end of stream. FrameError for a body that is not a message
+    (the stream is still in step), FrameTooLarge for a length over the limit (it is not)."""
     try:
         header = await reader.readexactly(wire.HEADER_BYTES)
     except asyncio.IncompleteReadError as exc:
@@ -320,7 +342,10 @@ async def _read_frame(reader: asyncio.StreamReader) -> Message | None:
         raise
     length = int.from_bytes(header, "big")
     if length > wire.MAX_FRAME_BYTES:
-        raise wire.FrameError(f"frame of {length} bytes from engine")
+        raise FrameTooLarge(
+            f"it sent a message of {length:,} bytes, over the limit of"
+            f" {wire.MAX_FRAME_BYTES // (1024 * 1024)} MiB"
+        )
     return wire.decode(await reader.readexactly(length))
 
 

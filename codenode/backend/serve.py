@@ -3,6 +3,10 @@
 The token comes from CODENODE_BACKEND_TOKEN, else from --token-file; with neither, one is
 generated and written to the token file, readable only by its owner. It is never printed or
 logged: only where it is.
+
+A line logged again and again (an engine sending bad frames in a loop, say) is written once,
+then counted: "(the line above repeated N more times)" when another line comes, and every
+10 s while it goes on.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import os
 import secrets
 import socket
 import sys
+import threading
+import time
 from pathlib import Path
 
 import uvicorn
@@ -24,6 +30,64 @@ from codenode.environment import default_home, prepare_plugins
 
 log = logging.getLogger("codenode.backend")
 DEFAULT_PORT = 8337
+
+
+class RepeatFilter(logging.Filter):
+    """On one handler: a line the same as the one before (logger, level and text) is counted,
+    not written; the count is written before the next other line, and every ``every`` seconds
+    while the same line goes on."""
+
+    def __init__(self, handler: logging.Handler, every: float = 10.0) -> None:
+        super().__init__()
+        self.handler = handler
+        self.every = every
+        self._lock = threading.Lock()
+        self._last: tuple[str, int, str] | None = None
+        self._last_record: logging.LogRecord | None = None
+        self._repeats = 0
+        self._told = 0.0  # when the line, or its count, was last written
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = (record.name, record.levelno, record.getMessage())
+        with self._lock:
+            now = time.monotonic()
+            if key == self._last:
+                self._repeats += 1
+                if now - self._told >= self.every:
+                    self._tell_repeats(now)
+                return False
+            self._tell_repeats(now)
+            self._last, self._last_record, self._told = key, record, now
+            return True
+
+    def _tell_repeats(self, now: float) -> None:
+        if not self._repeats or self._last_record is None:
+            return
+        last = self._last_record
+        summary = logging.LogRecord(
+            last.name,
+            last.levelno,
+            last.pathname,
+            last.lineno,
+            "(the line above repeated %d more time%s)",
+            (self._repeats, "" if self._repeats == 1 else "s"),
+            None,
+        )
+        self._repeats, self._told = 0, now
+        # Handler.handle would run the filters again: emit under the handler's own lock.
+        self.handler.acquire()
+        try:
+            self.handler.emit(summary)
+        finally:
+            self.handler.release()
+
+
+def limit_repeats(*loggers: logging.Logger) -> None:
+    """A RepeatFilter on every handler of these loggers."""
+    for logger in loggers:
+        for handler in logger.handlers:
+            if not any(isinstance(f, RepeatFilter) for f in handler.filters):
+                handler.addFilter(RepeatFilter(handler))
 
 
 def load_token(token_file: Path) -> tuple[str, str]:
@@ -94,6 +158,8 @@ def run(
         ws_per_message_deflate=False,
         lifespan="on",
     )
+    # uvicorn's own loggers have handlers of their own, made with its config.
+    limit_repeats(*(logging.getLogger(name) for name in ("", "uvicorn", "uvicorn.error")))
     server = uvicorn.Server(config)
     server.run(sockets=[listener])
     sys.stdout.flush()

@@ -18,7 +18,7 @@ import threading
 import codenode
 from codenode.engine.fdcapture import FdCapture
 from codenode.engine.interpreter import Interpreter
-from codenode.engine.output import DEFAULT_OUTPUT_LIMIT, Transcript
+from codenode.engine.output import DEFAULT_OUTPUT_LIMIT, Transcript, fit
 from codenode.engine.streaming import Coalescer
 from codenode.protocol import engine as wire
 
@@ -42,8 +42,11 @@ class Connection:
         self._lock = threading.Lock()
 
     def send(self, message: Message) -> None:
-        """Send one message; if the parent is gone, so is the engine."""
+        """Send one message, cut to fit in a frame if need be; if the parent is gone, so is
+        the engine."""
         frame = wire.encode(message)
+        if len(frame) - wire.HEADER_BYTES > wire.MAX_FRAME_BYTES:
+            frame = wire.encode(fit(message, wire.MAX_FRAME_BYTES))
         try:
             with self._lock:
                 self.sock.sendall(frame)
