@@ -118,7 +118,7 @@ class Engine:
             if isinstance(exc, TimeoutError):
                 reason = f"did not say ready within {self.type.start_timeout:g} s"
             elif isinstance(exc, wire.FrameError):
-                reason = f"sent a bad first frame ({exc})"
+                reason = f"sent a bad first frame: {exc}"
             else:
                 reason = "exited before saying ready"
             await self._kill_group()
@@ -262,7 +262,7 @@ class Engine:
             try:
                 message = await _read_frame(reader)
             except FrameTooLarge as exc:
-                await self._kill_for(str(exc))
+                await self._kill_for(f"it sent {exc}")
                 return
             except wire.FrameError as exc:  # its body was read: the stream is still in step
                 log.warning("engine %s sent a bad frame: %s", self.id, exc)
@@ -343,7 +343,7 @@ async def _read_frame(reader: asyncio.StreamReader) -> Message | None:
     length = int.from_bytes(header, "big")
     if length > wire.MAX_FRAME_BYTES:
         raise FrameTooLarge(
-            f"it sent a message of {length:,} bytes, over the limit of"
+            f"a message of {length:,} bytes, over the limit of"
             f" {wire.MAX_FRAME_BYTES // (1024 * 1024)} MiB"
         )
     return wire.decode(await reader.readexactly(length))

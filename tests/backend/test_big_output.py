@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 from websockets.sync.client import ClientConnection, connect
 
-from tests.backend.conftest import TOKEN, Backend
-from tests.backend.test_backend import until
+from tests.backend.conftest import TOKEN, Backend, script_plugin
+from tests.backend.test_backend import declare, until
 
 
 def bus(backend: Backend, engine_id: str) -> ClientConnection:
@@ -143,6 +143,16 @@ def test_a_frame_over_the_limit_stops_that_engine_alone(backend: Backend, tmp_pa
     assert evaluate(backend, other["id"], "1+1")["out"] == "2\n"
     assert backend.http.get("/health").json()["status"] == "ok"
     assert backend_log(tmp_path).count("\n") < 100
+
+
+def test_a_first_frame_over_the_limit_fails_the_start_saying_why(backend: Backend) -> None:
+    declare(backend, "oversized.py", script_plugin("oversized", "oversized_ready.py"))
+    started = time.monotonic()
+    response = backend.http.post("/engines", json={"type": "oversized"})
+    assert response.status_code == 503, response.text
+    assert "a message of 100,000,000 bytes, over the limit of 64 MiB" in response.text
+    assert time.monotonic() - started < 5
+    assert backend.http.get("/health").json()["status"] == "ok"
 
 
 BAD_FRAMES = """
