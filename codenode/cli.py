@@ -64,6 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
         default="2000000-2999999",
         help="uids for workspaces when run as root, FIRST-LAST (none may be an account's)",
     )
+    backend.add_argument(
+        "--orphan-minutes",
+        type=float,
+        default=10.0,
+        help="stop an engine that no frontend has held for this long (0: never; default 10)",
+    )
     backend.add_argument("--certfile", help="TLS certificate (PEM): serve HTTPS and WSS")
     backend.add_argument("--keyfile", help="TLS private key (PEM)")
     init = commands.add_parser(
@@ -199,6 +205,7 @@ def main(argv: list[str] | None = None) -> None:
             token_file=args.token_file,
             workspaces=args.workspaces,
             workspace_uids=args.workspace_uids,
+            orphan_minutes=args.orphan_minutes,
             certfile=args.certfile,
             keyfile=args.keyfile,
         )

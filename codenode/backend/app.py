@@ -32,6 +32,7 @@ from codenode.web import answer_errors_as_json, error_response
 
 log = logging.getLogger("codenode.backend")
 UNAUTHORIZED = "a valid 'Authorization: Bearer <token>' header is required"
+DEFAULT_ORPHAN_SECONDS = 600.0  # an engine no frontend holds is stopped after this long
 
 
 class StartRequest(BaseModel):
@@ -48,8 +49,12 @@ def create_app(
     token: str,
     workspaces: Workspaces | None = None,
     hidden: Sequence[Path] = (),
+    orphan_seconds: float | None = DEFAULT_ORPHAN_SECONDS,
 ) -> FastAPI:
     """The backend application for a plug-in folder, guarded by token.
+
+    An engine that no bus client holds for orphan_seconds is stopped (None: never): the
+    frontend that started it died, or stopped and none adopted the engine since.
 
     Workspaces default to the folder ``workspaces`` beside the plug-in folder. Sandboxed
     engines never see the plug-in folder, the workspaces' root, the environment folder, nor
@@ -66,13 +71,16 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await plugins.load()
         table.refill()
-        watcher = asyncio.create_task(plugins.watch())
+        chores = [asyncio.create_task(plugins.watch())]
+        if orphan_seconds is not None:
+            chores.append(asyncio.create_task(_stop_orphans(table, orphan_seconds)))
         try:
             yield
         finally:
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
+            for chore in chores:
+                chore.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await chore
             await table.close()
 
     def is_authorized(connection: HTTPConnection) -> bool:
@@ -183,3 +191,13 @@ def create_app(
         await bus.serve(websocket, engine)
 
     return app
+
+
+async def _stop_orphans(table: EngineTable, grace: float) -> None:
+    """Look for engines no frontend holds, a few times per grace period."""
+    while True:
+        await asyncio.sleep(min(30.0, max(grace / 4, 0.1)))
+        try:
+            await table.stop_orphans(grace)
+        except Exception:  # a failed stop is logged; the next round tries again
+            log.exception("stopping engines no frontend holds")

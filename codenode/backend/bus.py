@@ -52,7 +52,7 @@ def check(message: Any) -> str | None:
 async def serve(websocket: WebSocket, engine: Engine) -> None:
     """Attach one client to engine until it disconnects."""
     subscriber = Subscriber()
-    engine.subscribers.add(subscriber)
+    engine.watch(subscriber)
     sender = asyncio.create_task(_send_all(websocket, subscriber))
     subscriber.deliver({"type": "state", "state": engine.state, **engine.exit})
     try:
@@ -72,7 +72,7 @@ async def serve(websocket: WebSocket, engine: Engine) -> None:
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:
-        engine.subscribers.discard(subscriber)
+        engine.unwatch(subscriber)
         sender.cancel()
 
 

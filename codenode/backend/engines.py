@@ -84,6 +84,9 @@ class Engine:
         self.last_activity = self.started
         self.exit: dict[str, Any] = {}
         self.subscribers: set[Subscriber] = set()
+        # Since when no bus client holds the engine (monotonic), None while one does: engines
+        # that no frontend holds for the backend's grace period are stopped (EngineTable).
+        self.unwatched_since: float | None = time.monotonic()
         self.evaluations = 0
         self._process: EngineProcess | None = None
         self._writer: asyncio.StreamWriter | None = None
@@ -281,6 +284,16 @@ class Engine:
         if self._writer is not None:
             self._writer.close()
         await self._kill_group()  # the exit watcher tells everyone
+
+    def watch(self, subscriber: Subscriber) -> None:
+        """A bus client holds the engine from now on."""
+        self.subscribers.add(subscriber)
+        self.unwatched_since = None
+
+    def unwatch(self, subscriber: Subscriber) -> None:
+        self.subscribers.discard(subscriber)
+        if not self.subscribers:
+            self.unwatched_since = time.monotonic()
 
     def _route(self, message: Message) -> None:
         # An id that is no request's (user code can write to the engine's socket: a list, an

@@ -115,6 +115,7 @@ def run(
     token_file: Path | None = None,
     workspaces: Path | None = None,
     workspace_uids: str = "2000000-2999999",
+    orphan_minutes: float = 10.0,
     certfile: str | None = None,
     keyfile: str | None = None,
 ) -> None:
@@ -148,6 +149,7 @@ def run(
                 limits=own_mounts,
             ),
             hidden=[token_file.resolve()],
+            orphan_seconds=orphan_minutes * 60 if orphan_minutes > 0 else None,
         ),
         log_level="info",
         access_log=False,  # request lines add nothing an operator needs, and cost time

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -107,6 +108,25 @@ class EngineTable:
             if declared.type.sandbox and declared.type.limits.workspace_mb
         ]
         return max(sizes, default=None)
+
+    async def stop_orphans(self, grace: float) -> list[str]:
+        """Stop the engines no bus client has held for grace seconds (their frontend died, or
+        left them and none adopted them); their ids."""
+        now = time.monotonic()
+        orphans = [
+            engine
+            for engine in self.engines.values()
+            if engine.unwatched_since is not None and now - engine.unwatched_since >= grace
+        ]
+        for engine in orphans:
+            log.info(
+                "engine %s (%s) stopped: no frontend held it for %.0f s",
+                engine.id,
+                engine.type.name,
+                now - (engine.unwatched_since or now),
+            )
+            await self.stop(engine.id)
+        return [engine.id for engine in orphans]
 
     def _count_death(self, engine: Engine) -> None:
         self.deaths[engine.type.name] += 1

@@ -65,6 +65,8 @@ async def notebook_bus(websocket: WebSocket, notebook_id: str) -> None:
         tab.send(first)
         if hub.config.engine_on_open and tab.can_write and session.link is None:
             await session.open_engine()
+        elif session.link is None:  # one a frontend before this one left running, if any
+            await session.readopt()
         while True:
             text = await websocket.receive_text()
             await _handle(session, tab, text)

@@ -295,6 +295,14 @@ class NotebookSession:
             log.info("notebook %s: engine %s", self.notebook_id, placement)
             await placements.remember(self.hub.sessions, self.notebook_id, placement)
 
+    async def readopt(self) -> None:
+        """Bind the engine a frontend before this one left running, if the database names
+        one: a tab that opens the notebook sees its state at once, and the backend counts the
+        engine as held again (it stops engines nobody holds)."""
+        async with self.starting:
+            if self.link is None and self.placement is None:
+                await self._adopt()
+
     async def _adopt(self) -> bool:
         """Bind the engine the database says this notebook has, if it is still running (a
         frontend before this one started it); forget the record if it is not."""
