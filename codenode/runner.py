@@ -1,7 +1,8 @@
 """``codenode run``: everything on one machine: the environment, a local backend, the frontend.
 
 The backend is a child process (its own token from the environment folder, registered in the
-database as "local" each time, since its port may change); Ctrl-C or SIGTERM stops the
+database as "local" each time, since its port may change), started again if it dies
+(LocalBackend); Ctrl-C or SIGTERM stops the
 frontend, then the backend and with it every engine: SIGTERM to the backend, and SIGKILL to it
 if it is still there after BACKEND_GRACE_SECONDS, whatever state it is in. If this process is
 killed outright, the kernel stops the backend too (parent-death signal).
@@ -14,6 +15,8 @@ import ctypes
 import signal
 import subprocess
 import sys
+import threading
+import time
 import webbrowser
 from pathlib import Path
 from types import FrameType
@@ -31,6 +34,11 @@ LOCAL = "local"
 PR_SET_PDEATHSIG = 1
 # A backend stops its engines in at most ~3 s (ask, SIGTERM, SIGKILL: all at once).
 BACKEND_GRACE_SECONDS = 10.0
+# A backend that dies is started again after this, doubling up to the maximum while it keeps
+# dying within STABLE_SECONDS of its start.
+RESTART_DELAY_SECONDS = 1.0
+MAX_RESTART_DELAY_SECONDS = 30.0
+STABLE_SECONDS = 60.0
 
 
 def _die_with_parent() -> None:
@@ -64,6 +72,57 @@ def stop_backend(process: subprocess.Popen[str], grace: float = BACKEND_GRACE_SE
             process.wait()
 
 
+class LocalBackend:
+    """The local backend, kept running: if it dies (killed, crashed), it is started again on
+    the same port after a back-off (1 s, doubling to 30 s while it keeps dying at once), so
+    that notebooks get engines again without anyone restarting Codenode. Their engines died
+    with it: each notebook is told so, and its next run starts a fresh engine."""
+
+    def __init__(self, home: Path, port: int) -> None:
+        self.home = home
+        self.process, self.url = start_backend(home, port)
+        self.port = int(self.url.rsplit(":", 1)[1])  # the same port again: its URL stays
+        self.restarts = 0
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._watcher = threading.Thread(target=self._supervise, name="backend", daemon=True)
+        self._watcher.start()
+
+    def _supervise(self) -> None:
+        delay = RESTART_DELAY_SECONDS
+        while True:
+            started = time.monotonic()
+            code = self.process.wait()
+            if self._stopping.is_set():
+                return
+            if time.monotonic() - started > STABLE_SECONDS:
+                delay = RESTART_DELAY_SECONDS  # it had run well: this is a new trouble
+            print(
+                f"the local backend ended (exit code {code}): starting it again in {delay:g} s",
+                file=sys.stderr,
+                flush=True,
+            )
+            if self._stopping.wait(delay):
+                return
+            delay = min(delay * 2, MAX_RESTART_DELAY_SECONDS)
+            with self._lock:
+                if self._stopping.is_set():
+                    return
+                try:
+                    self.process, _ = start_backend(self.home, self.port)
+                except SystemExit as exc:
+                    print(f"{exc}; trying again", file=sys.stderr, flush=True)
+                    continue
+                self.restarts += 1
+            print(f"the local backend is back at {self.url}", file=sys.stderr, flush=True)
+
+    def stop(self) -> None:
+        """Stop it for good (SIGTERM, then SIGKILL after the grace)."""
+        self._stopping.set()
+        with self._lock:
+            stop_backend(self.process)
+
+
 def start_backend(home: Path, port: int) -> tuple[subprocess.Popen[str], str]:
     """The local backend, and its address once it listens."""
     process = subprocess.Popen(
@@ -74,7 +133,9 @@ def start_backend(home: Path, port: int) -> tuple[subprocess.Popen[str], str]:
         ],
         stdout=subprocess.PIPE,
         text=True,
-        preexec_fn=_die_with_parent,  # no threads run yet in this process
+        # The first time no other thread runs yet; later the supervising thread forks, and
+        # the parent-death signal follows it: it lives as long as the backend is wanted.
+        preexec_fn=_die_with_parent,
     )
     assert process.stdout is not None
     first = process.stdout.readline()
@@ -131,7 +192,8 @@ def run(given: dict[str, Any], open_browser: bool = False, allow_unsandboxed: bo
     config = serve.load_config(home, values)
     listener = serve.listen(values["host"], values["port"])
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    backend, backend_url = start_backend(home, values["backend-port"])
+    local = LocalBackend(home, values["backend-port"])
+    backend_url = local.url
     try:
         token = (home / environment.TOKEN_FILE).read_text().strip()
         if values["signup"] == "open" and not allow_unsandboxed:
@@ -150,4 +212,4 @@ def run(given: dict[str, Any], open_browser: bool = False, allow_unsandboxed: bo
             webbrowser.open(address)
         serve.serve(config, listener)
     finally:
-        stop_backend(backend)
+        local.stop()

@@ -152,7 +152,11 @@ class BackendRegistry:
             else {"type": engine_type, "workspace": workspace}
         )
         refusals: dict[str, str] = {}
-        for state in ranked(self.backends.values(), engine_type, avoid):
+        candidates = ranked(self.backends.values(), engine_type, avoid)
+        if not candidates:  # all down at the last check: one may be back since (restarted)
+            await self.refresh()
+            candidates = ranked(self.backends.values(), engine_type, avoid)
+        for state in candidates:
             # Counted before the call: starts that run at the same time spread out.
             state.started += 1
             try:
