@@ -98,13 +98,6 @@ def sign_in(request: Request, response: Response, user: User) -> None:
     )
 
 
-def refuse_if_limited(request: Request, username: str) -> None:
-    """429 while this username, or this client address, has too many recent failures."""
-    wait = _limits(request).retry_after(username, _address(request))
-    if wait:
-        raise TooManyAttempts(f"too many failed sign-ins: try again in {wait} seconds", wait)
-
-
 @router.get("/session")
 async def session(request: Request, response: Response, user: Anyone) -> dict[str, Any]:
     """Who is signed in, the CSRF token to echo, and how people get an account here."""
@@ -146,15 +139,18 @@ async def login(
     request: Request, response: Response, body: Credentials, db: Db, visitor: Anyone
 ) -> dict[str, Any]:
     """Sign in with a username and password."""
-    # Checked before the password: past the limit, even the right one is refused.
-    refuse_if_limited(request, body.username)
+    # Counted before the password is checked, so that attempts sent at once cannot all be
+    # checked; past the limit, even the right password is refused.
+    address = _address(request)
+    wait = _limits(request).begin(body.username, address)
+    if wait:
+        raise TooManyAttempts(f"too many failed sign-ins: try again in {wait} seconds", wait)
     user = await users.authenticate(db, body.username, body.password)
     if user is None:
-        _limits(request).failed(body.username, _address(request))
         raise NotSignedIn("wrong username or password")
+    _limits(request).succeeded(body.username, address)
     if user.disabled:
         raise Forbidden("this account is disabled: ask an admin of this site")
-    _limits(request).succeeded(body.username)
     await users.rehash_if_needed(db, user, body.password)
     sign_in(request, response, user)
     return {"user": user_dict(user)}
@@ -175,10 +171,13 @@ async def change_password(
     """Change your password; your other sessions end, this one goes on."""
     # The old password is a guess like a login's: a stolen session cookie must not give an
     # unlimited number of them.
-    refuse_if_limited(request, user.username)
+    address = _address(request)
+    wait = _limits(request).begin(user.username, address)
+    if wait:
+        raise TooManyAttempts(f"too many failed sign-ins: try again in {wait} seconds", wait)
     if not await users.password_matches(user.password_hash, body.old):
-        _limits(request).failed(user.username, _address(request))
         raise Forbidden("the old password is wrong")
+    _limits(request).succeeded(user.username, address)
     await users.change_password(db, user, body.new)
     sign_in(request, response, user)
     return {"user": user_dict(user)}
