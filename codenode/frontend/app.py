@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 
 import codenode
-from codenode.frontend import access
+from codenode.frontend import access, guards
 from codenode.frontend.api import backends, engine, files, interchange, notebooks, users
 from codenode.frontend.backends.registry import BackendRegistry
 from codenode.frontend.bus import routes as bus_routes
@@ -82,5 +82,6 @@ def create_app(config: FrontendConfig) -> FastAPI:
 
     app.include_router(pages.router)
     app.mount("/static", pages.static_files(), name="static")
+    guards.install(app, config.allowed_hosts)
 
     return app

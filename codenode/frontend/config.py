@@ -26,3 +26,7 @@ class FrontendConfig:
     login_attempts: int = 10
     login_window_seconds: float = 300.0
     session_days: int = 14
+    # Host names the site answers to besides localhost, loopback addresses and the address a
+    # request reached (DNS rebinding: codenode.frontend.guards); ".example.org" takes every
+    # name under it too, "*" any Host. CODENODE_ALLOWED_HOSTS (serve.load_config).
+    allowed_hosts: tuple[str, ...] = ()

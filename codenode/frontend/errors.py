@@ -53,6 +53,13 @@ class TooLarge(FrontendError):
     code = "too_large"
 
 
+class Unprocessable(FrontendError):
+    """A well-formed request with a value the frontend does not take (as validation's 422)."""
+
+    status = 422
+    code = "bad_request"
+
+
 class TooManyAttempts(FrontendError):
     status = 429
     code = "too_many_attempts"

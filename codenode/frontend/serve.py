@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ import codenode
 from codenode import environment, settings
 from codenode.frontend.app import create_app
 from codenode.frontend.config import FrontendConfig
+from codenode.frontend.guards import parse_allowed_hosts
 
 log = logging.getLogger("codenode.frontend")
 
@@ -29,7 +31,23 @@ def load_config(home: Path, values: dict[str, Any]) -> FrontendConfig:
         signup=values["signup"],
         idle_engine_seconds=values["idle-engine-minutes"] * 60.0,
         engine_on_open=values["engine-on-open"],
+        allowed_hosts=allowed_hosts(values),
     )
+
+
+ALLOWED_HOSTS_VARIABLE = "CODENODE_ALLOWED_HOSTS"
+ANY_ADDRESS = ("", "0.0.0.0", "::")
+
+
+def allowed_hosts(values: dict[str, Any], environ: dict[str, str] | None = None) -> tuple[str, ...]:
+    """The names the site answers to besides the local ones: those in CODENODE_ALLOWED_HOSTS
+    (commas or spaces between them), and the listening host if it is given as a name."""
+    text = (os.environ if environ is None else environ).get(ALLOWED_HOSTS_VARIABLE, "")
+    names = parse_allowed_hosts(text)
+    host = str(values.get("host") or "")
+    if host not in ANY_ADDRESS:
+        names += (host,)
+    return names
 
 
 def listen(host: str, port: int) -> socket.socket:

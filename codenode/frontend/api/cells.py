@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from codenode.frontend import events, notebooks
 from codenode.frontend.access import Db, Writer
 from codenode.frontend.api.changes import save
+from codenode.frontend.bus.protocol import MAX_SOURCE
 from codenode.frontend.db import Cell
 
 router = APIRouter(tags=["cells"])
@@ -24,12 +25,13 @@ class NewCell(BaseModel):
     position: int | None = Field(default=None, ge=0)
     """Where it goes (0 is first); left out or past the end: last."""
     kind: str = "code"
-    source: str = ""
+    source: str = Field("", max_length=MAX_SOURCE)
+    """At most as long as the bus takes (``MAX_SOURCE`` characters)."""
 
 
 class CellChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    source: str | None = None
+    source: str | None = Field(None, max_length=MAX_SOURCE)
     kind: str | None = None
 
 

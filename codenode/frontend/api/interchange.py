@@ -11,7 +11,8 @@ from starlette.datastructures import UploadFile
 from codenode.frontend import notebooks
 from codenode.frontend.access import Db, Reader, SignedIn
 from codenode.frontend.api.changes import whole
-from codenode.frontend.errors import BadRequest, TooLarge
+from codenode.frontend.api.params import ENGINE_TYPE_RULE, is_engine_type_name
+from codenode.frontend.errors import BadRequest, TooLarge, Unprocessable
 from codenode.frontend.interchange import files
 from codenode.frontend.interchange.html import CONTENT_SECURITY_POLICY
 
@@ -63,7 +64,7 @@ async def export_notebook(
         "Content-Disposition": files.content_disposition(notebook.title, format),
         "X-Content-Type-Options": "nosniff",
         # Served from the frontend's own origin: nothing in the file may run here.
-        "Content-Security-Policy": CONTENT_SECURITY_POLICY + "; sandbox",
+        "Content-Security-Policy": CONTENT_SECURITY_POLICY + "; frame-ancestors 'none'; sandbox",
     }
     return Response(text, media_type=files.FORMATS[format].media_type, headers=headers)
 
@@ -89,9 +90,25 @@ async def import_notebook(request: Request, user: SignedIn, db: Db) -> dict[str,
         raise _too_large()
     notebooks.check_location(location)
     try:
-        notebook = await files.import_file(db, user.id, name, data, engine_type, location)
+        imported = files.read_file(name, data, engine_type)
     except ValueError as exc:
         raise BadRequest(str(exc)) from None
+    except RecursionError:
+        # json and nbformat recurse once per level: a file nested thousands deep is no notebook.
+        raise BadRequest("not a notebook: the file is nested too deep") from None
+    if not is_engine_type_name(imported.engine_type):
+        given = "engine_type" if engine_type else "the file's engine type"
+        raise Unprocessable(f"{given} {imported.engine_type[:100]!r}: {ENGINE_TYPE_RULE}")
+    # As files.import_file, with the engine type checked in between.
+    notebook = await notebooks.create(
+        db,
+        user.id,
+        imported.title,
+        imported.engine_type,
+        imported.cells,
+        location=location,
+        summary=f"imported from {name[:200]}",
+    )
     return await whole(db, notebook.id, "owner")
 
 

@@ -17,11 +17,12 @@ from codenode.frontend import events, notebooks
 from codenode.frontend.access import Db, Owner, Reader, SignedIn, Writer
 from codenode.frontend.api import cells, revisions, search, sharing
 from codenode.frontend.api.changes import quoted, save, set_quietly, whole
+from codenode.frontend.api.params import EngineTypeName
 from codenode.frontend.db import Notebook, Share, User
 
 router = APIRouter(tags=["notebooks"])
 
-TITLE_CHARS, ENGINE_TYPE_CHARS = 500, 200
+TITLE_CHARS = 500
 
 Sort = Literal["title", "engine_type", "created", "updated"]
 Order = Literal["asc", "desc"]
@@ -37,7 +38,7 @@ _SORTS: dict[str, Any] = {
 class NewNotebook(BaseModel):
     model_config = ConfigDict(extra="forbid")
     title: str = Field(max_length=TITLE_CHARS)
-    engine_type: str = Field(min_length=1, max_length=ENGINE_TYPE_CHARS)
+    engine_type: EngineTypeName
     location: str = Field("", max_length=notebooks.FOLDER_CHARS)
 
 
@@ -46,7 +47,7 @@ class NotebookChange(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     title: str | None = Field(None, max_length=TITLE_CHARS)
-    engine_type: str | None = Field(None, min_length=1, max_length=ENGINE_TYPE_CHARS)
+    engine_type: EngineTypeName | None = None
 
 
 class Location(BaseModel):

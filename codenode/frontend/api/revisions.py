@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from codenode.frontend import notebooks
 from codenode.frontend.access import Db, Reader, Writer
 from codenode.frontend.api.changes import save, whole
+from codenode.frontend.api.params import Offset, RowId
 from codenode.frontend.db import Revision, User
 from codenode.frontend.errors import NotFound
 
@@ -44,7 +45,7 @@ async def revisions(
     access: Reader,
     db: Db,
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: Offset = 0,
 ) -> dict[str, Any]:
     """The notebook's revisions, newest first: id, created, author's name (None once their
     account is gone), one-line summary."""
@@ -60,7 +61,7 @@ async def revisions(
 
 
 @router.get("/notebooks/{notebook_id}/revisions/{revision_id}")
-async def revision(notebook_id: str, revision_id: int, access: Reader, db: Db) -> dict[str, Any]:
+async def revision(notebook_id: str, revision_id: RowId, access: Reader, db: Db) -> dict[str, Any]:
     """One revision, with the notebook as it was (``snapshot``: title, engine type, cells)."""
     found = await _revision(db, notebook_id, revision_id)
     author = await db.get(User, found.author_id) if found.author_id is not None else None
@@ -72,7 +73,7 @@ async def revision(notebook_id: str, revision_id: int, access: Reader, db: Db) -
 
 @router.post("/notebooks/{notebook_id}/revisions/{revision_id}/revert")
 async def revert(
-    request: Request, notebook_id: str, revision_id: int, access: Writer, db: Db
+    request: Request, notebook_id: str, revision_id: RowId, access: Writer, db: Db
 ) -> dict[str, Any]:
     """Give the notebook the title and cells it had at the revision (the cells keep their
     ids); recorded as a new revision. Every open tab gets the whole notebook again."""

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from codenode.frontend import users
 from codenode.frontend.access import Admin, Anyone, Db, SignedIn
+from codenode.frontend.api.params import RowId
 from codenode.frontend.db import User
 from codenode.frontend.errors import BadRequest, Forbidden, NotSignedIn, TooManyAttempts
 from codenode.frontend.ratelimit import LoginLimits
@@ -202,7 +203,7 @@ async def add_user(body: NewUser, db: Db, me: Admin) -> dict[str, Any]:
 
 @router.patch("/users/{user_id}")
 async def change_user(
-    request: Request, response: Response, user_id: int, body: UserChange, db: Db, me: Admin
+    request: Request, response: Response, user_id: RowId, body: UserChange, db: Db, me: Admin
 ) -> dict[str, Any]:
     """Make a user an admin or not, disable or enable them, or set their password."""
     user = await users.by_id(db, user_id)
@@ -224,7 +225,7 @@ async def change_user(
 
 
 @router.delete("/users/{user_id}", status_code=204)
-async def delete_user(request: Request, user_id: int, db: Db, me: Admin) -> None:
+async def delete_user(request: Request, user_id: RowId, db: Db, me: Admin) -> None:
     """Delete a user and their notebooks."""
     user = await users.by_id(db, user_id)
     if user.id == me.id:

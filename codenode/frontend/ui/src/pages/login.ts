@@ -9,8 +9,19 @@ import { field, form } from "./form";
 /** Where to go after signing in: ?next= if it is a path on this site, else the bookshelf. */
 function nextPage(): string {
   const next = new URLSearchParams(location.search).get("next") ?? "";
-  // "//host" and "/\host" would leave the site; only plain local paths are followed.
-  return next.startsWith("/") && !next.startsWith("//") && !next.startsWith("/\\") ? next : "/";
+  // Only a path of this site, read as location.assign will read it: browsers drop tabs and
+  // newlines from a URL ("/<tab>/evil" is "//evil") and read "\" as "/", so "//host",
+  // "/\host" and the like would leave the site. Control characters and backslashes are
+  // refused; the rest is resolved here and followed only as a plain path of this origin.
+  if (!next.startsWith("/") || /[\u0000-\u001f\u007f\\]/.test(next)) return "/";
+  let url: URL;
+  try {
+    url = new URL(next, location.origin);
+  } catch {
+    return "/";
+  }
+  const path = url.pathname + url.search + url.hash;
+  return url.origin === location.origin && !path.startsWith("//") ? path : "/";
 }
 
 function withNext(path: string): string {
