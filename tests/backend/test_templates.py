@@ -20,7 +20,7 @@ import pytest
 from codenode.backend.enginetype import Limits
 from tests.backend.conftest import ENGINES, ROOT, Backend, outer_pid, parent_of, python_plugin
 from tests.backend.test_backend import alive, cgroup_has, declare, until, wait_gone
-from tests.backend.test_leaks import open_fds, rss_kib
+from tests.faults.test_leaks import open_fds, rss_kib
 
 PRELOAD = ["decimal", "xml.dom.minidom", "numpy"]
 
