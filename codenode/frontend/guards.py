@@ -144,9 +144,12 @@ def host_allowed(name: str, allowed: Iterable[str], own_address: str | None = No
         return True
     for entry in allowed:
         entry = entry.strip().lower().removesuffix(".")
-        if entry == "*" or entry.strip("[]") == name:
+        if entry == "*":
             return True
-        if entry.startswith(".") and (name == entry[1:] or name.endswith(entry)):
+        if entry.startswith("."):
+            if name == entry[1:] or name.endswith(entry):
+                return True
+        elif (host_name(entry) or entry) == name:  # a port or brackets in the entry: dropped
             return True
     return False
 

@@ -117,6 +117,7 @@ def test_host_rules() -> None:
     assert not host_allowed("10.0.0.5", (), own_address="10.0.0.6")
     assert host_allowed("::1", ())
     assert host_allowed("fe80::1", ("[fe80::1]",))
+    assert host_allowed("notebooks.example.org", ("Notebooks.Example.Org:443",))
     assert not host_allowed("evil.example", ("evil.example.org", ".example.org"))
 
 
