@@ -4,6 +4,7 @@ only to the names it is configured for, localhost and its own addresses (issue 1
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import httpx
@@ -56,10 +57,15 @@ def test_a_rebound_name_cannot_open_the_bus(site: Site) -> None:
         pass
     assert refused.value.status_code == 400
     assert refused.value.json()["error"] == "unknown_host"
-    # This site's own pages may.
-    with site.http.websocket_connect(path, headers={"Origin": SITE}) as bus:
-        first = bus.receive_json()
-        assert first["type"] == "notebook"
+    # Through this site's own name the request reaches the bus, which checks the Origin
+    # (the bus opening for this site's pages: the real frontend's test below).
+    with (
+        pytest.raises(WebSocketDenialResponse) as refused,
+        site.http.websocket_connect(path, headers={"Origin": "http://evil.example:8731"}),
+    ):
+        pass
+    assert refused.value.status_code == 403
+    assert refused.value.json()["error"] == "forbidden"
 
 
 def test_pages_and_static_files_refuse_a_rebound_name_too(site: Site) -> None:
@@ -146,5 +152,12 @@ def test_a_real_frontend_reads_codenode_allowed_hosts(database_url: str, tmp_pat
         ]:
             response = httpx.get(live.url + "/api/health", headers={"Host": host})
             assert response.status_code == status, (host, response.text)
+        # A page of the site itself signs up and opens a bus, as before.
+        client = live.client()
+        signup = client.post("/api/signup", json={"username": fresh_name(), "password": PASSWORD})
+        assert signup.status_code == 201, signup.text
+        notebook = client.new_notebook()
+        with client.bus(notebook["id"]) as bus:
+            assert json.loads(bus.recv(timeout=10))["type"] == "notebook"
     finally:
         live.stop()
