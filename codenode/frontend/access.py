@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import UTC
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -63,10 +64,13 @@ async def user_of(connection: HTTPConnection, db: AsyncSession) -> User | None:
     read = signer.read_session(value)
     if read is None:
         return None
-    user_id, fp = read
+    user_id, fp, made = read
     user = await db.get(User, user_id)
     if user is None or user.disabled or fingerprint(user.password_hash) != fp:
         return None
+    after = user.sessions_after
+    if after is not None and made <= after.replace(tzinfo=after.tzinfo or UTC).timestamp():
+        return None  # signed out since this session was made
     return user
 
 
@@ -75,7 +79,11 @@ def check_csrf(request: Request) -> None:
     if request.method in SAFE_METHODS:
         return
     signer: SessionSigner = request.app.state.signer
-    if not signer.csrf_ok(request.cookies.get(CSRF_COOKIE), request.headers.get(CSRF_HEADER)):
+    if not signer.csrf_ok(
+        request.cookies.get(CSRF_COOKIE),
+        request.headers.get(CSRF_HEADER),
+        request.cookies.get(SESSION_COOKIE),
+    ):
         raise CsrfFailed(
             "missing or wrong X-CSRF-Token header: echo the codenode_csrf cookie "
             "(GET /api/session sets it)"

@@ -14,6 +14,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 
 import codenode
 from codenode.frontend import access, guards
@@ -66,6 +67,16 @@ def create_app(config: FrontendConfig) -> FastAPI:
         if isinstance(exc, TooManyAttempts):
             response.headers["Retry-After"] = str(exc.retry_after)
         return response
+
+    @app.exception_handler(DBAPIError)
+    async def text_the_database_refuses(request: Request, exc: DBAPIError) -> JSONResponse:
+        # PostgreSQL stores no NUL character in text, nor in JSON; SQLite does. Said as
+        # what it is, on every route, rather than a 500.
+        if "0x00" in str(exc.orig) or "\\u0000" in str(exc.orig):
+            return error_response(
+                "bad_text", "text may not contain the NUL character (\\u0000)", 422
+            )
+        raise exc
 
     answer_errors_as_json(app)
 

@@ -72,7 +72,17 @@ async def rehash_if_needed(db: AsyncSession, user: User, password: str) -> None:
 
 
 async def by_name(db: AsyncSession, name: str) -> User | None:
-    return (await db.execute(select(User).where(User.username == name))).scalar_one_or_none()
+    """The user called *name*, whatever its case ("ALICE" is alice): names are one per
+    spelling, case aside. Where older databases hold two spellings, the exact one wins."""
+    found = (
+        (await db.execute(select(User).where(func.lower(User.username) == name.lower())))
+        .scalars()
+        .all()
+    )
+    exact = [user for user in found if user.username == name]
+    if exact:
+        return exact[0]
+    return found[0] if len(found) == 1 else None
 
 
 async def add_user(db: AsyncSession, name: str, password: str, is_admin: bool = False) -> User:

@@ -495,6 +495,8 @@ async def _in_process_rate_limit(database_url: str, name: str, other: str) -> No
         return http
 
     async def login(http: httpx.AsyncClient, who: str, password: str) -> httpx.Response:
+        # The page echoes the CSRF cookie as it is now: each sign-in makes a new one.
+        http.headers["X-CSRF-Token"] = http.cookies[CSRF_COOKIE]
         return await http.post("/api/login", json={"username": who, "password": password})
 
     async with app.router.lifespan_context(app):
@@ -556,3 +558,60 @@ def test_passwords_never_reach_the_log(frontend: LiveFrontend) -> None:
     assert "Application startup complete" in log
     for secret in (PASSWORD, NEW_PASSWORD, "wrong guess", "$argon2"):
         assert secret not in log
+
+
+# --- Sessions after sign-out, CSRF bound to the session, names whatever their case ----------
+
+
+def test_signing_out_ends_the_session_and_any_copy_of_its_cookie(frontend: LiveFrontend) -> None:
+    client = frontend.user()
+    stolen = client.http.cookies[SESSION_COOKIE]
+    assert signed_in_as(client) is not None
+    client.ok("POST", "/api/logout", 204)
+    thief = frontend.client()
+    thief.http.cookies.set(SESSION_COOKIE, stolen)
+    assert signed_in_as(thief) is None
+    # Signing in again works at once, with a new session.
+    assert client.login(client.user["username"]).status_code == 200  # type: ignore[index]
+    assert signed_in_as(client) is not None
+
+
+def test_a_csrf_token_passes_only_with_the_session_it_was_made_for(
+    frontend: LiveFrontend,
+) -> None:
+    victim, attacker = frontend.user(), frontend.user()
+    # The attacker's own valid pair: their CSRF cookie and header, with the victim's session.
+    forged = frontend.client()
+    forged.http.cookies.set(SESSION_COOKIE, victim.http.cookies[SESSION_COOKIE])
+    forged.http.cookies.set(CSRF_COOKIE, attacker.http.cookies[CSRF_COOKIE])
+    answer = forged.http.post(
+        "/api/notebooks",
+        json={"title": "forged", "engine_type": "python"},
+        headers={"X-CSRF-Token": attacker.http.cookies[CSRF_COOKIE]},
+    )
+    assert answer.status_code == 403 and answer.json()["error"] == "csrf"
+    # The token from before signing in no longer passes after it: a new one was set.
+    client = frontend.client()
+    client.http.get("/api/session")
+    before = client.http.cookies[CSRF_COOKIE]
+    name = frontend.add_user()
+    assert client.login(name).status_code == 200
+    assert client.http.cookies[CSRF_COOKIE] != before
+    stale = client.http.post(
+        "/api/notebooks",
+        json={"title": "stale", "engine_type": "python"},
+        headers={"X-CSRF-Token": before},
+    )
+    assert stale.status_code == 403
+
+
+def test_usernames_are_one_per_spelling_whatever_the_case(frontend: LiveFrontend) -> None:
+    name = fresh_name("Case")
+    client = frontend.client()
+    first = client.post("/api/signup", json={"username": name.lower(), "password": PASSWORD})
+    assert first.status_code == 201, first.text
+    again = frontend.client().post(
+        "/api/signup", json={"username": name.upper(), "password": PASSWORD}
+    )
+    assert again.status_code == 409 and "taken" in again.json()["message"]
+    assert frontend.client().login(name.upper()).status_code == 200

@@ -7,6 +7,7 @@ request came over HTTPS (uvicorn takes the scheme from a trusted proxy's X-Forwa
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -86,15 +87,30 @@ def _over_tls(request: Request) -> bool:
 
 
 def sign_in(request: Request, response: Response, user: User) -> None:
-    """Set *user*'s session cookie on *response*."""
+    """Set *user*'s session cookie on *response*, and a CSRF token made for that session (the
+    one from before the sign-in no longer passes)."""
     signer = _signer(request)
+    value = signer.session_value(user.id, user.password_hash)
     response.set_cookie(
         SESSION_COOKIE,
-        signer.session_value(user.id, user.password_hash),
+        value,
         max_age=signer.max_age,
         path="/",
         httponly=True,
         samesite="lax",
+        secure=_over_tls(request),
+    )
+    set_csrf(request, response, signer.new_csrf(value))
+
+
+def set_csrf(request: Request, response: Response, token: str) -> None:
+    response.set_cookie(
+        CSRF_COOKIE,
+        token,
+        max_age=_signer(request).max_age,
+        path="/",
+        httponly=False,  # the page's scripts read it to echo it
+        samesite="strict",
         secure=_over_tls(request),
     )
 
@@ -104,17 +120,10 @@ async def session(request: Request, response: Response, user: Anyone) -> dict[st
     """Who is signed in, the CSRF token to echo, and how people get an account here."""
     signer = _signer(request)
     token = request.cookies.get(CSRF_COOKIE)
-    if not token or not signer.csrf_ok(token, token):
-        token = signer.new_csrf()
-        response.set_cookie(
-            CSRF_COOKIE,
-            token,
-            max_age=signer.max_age,
-            path="/",
-            httponly=False,  # the page's scripts read it to echo it
-            samesite="strict",
-            secure=_over_tls(request),
-        )
+    session_cookie = request.cookies.get(SESSION_COOKIE)  # as check_csrf will see it
+    if not token or not signer.csrf_ok(token, token, session_cookie):
+        token = signer.new_csrf(session_cookie)
+        set_csrf(request, response, token)
     return {
         "user": None if user is None else user_dict(user),
         "csrf": token,
@@ -158,11 +167,16 @@ async def login(
 
 
 @router.post("/logout", status_code=204)
-async def logout(request: Request, response: Response, visitor: Anyone) -> None:
-    """Sign out: the session cookie is cleared."""
+async def logout(request: Request, response: Response, db: Db, visitor: Anyone) -> None:
+    """Sign out: this user's sessions end, on every device (a copy of the cookie too), and
+    the cookie is cleared."""
+    if visitor is not None:
+        visitor.sessions_after = datetime.now(UTC)
+        await db.commit()
     response.delete_cookie(
         SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=_over_tls(request)
     )
+    set_csrf(request, response, _signer(request).new_csrf(None))
 
 
 @router.post("/password")

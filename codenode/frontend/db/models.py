@@ -78,6 +78,8 @@ class User(Base):
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created: Mapped[datetime] = mapped_column(default=_now)
+    # Sessions made before this no longer sign anyone in: set when the user signs out.
+    sessions_after: Mapped[datetime | None] = mapped_column(default=None)
 
     notebooks: Mapped[list[Notebook]] = relationship(
         back_populates="owner", lazy="raise", cascade="all, delete-orphan", passive_deletes=True
