@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from tests.backend.conftest import Backend
 
 
@@ -25,6 +27,7 @@ def cycle(backend: Backend, count: int) -> None:
         assert backend.http.delete(f"/engines/{engine['id']}").status_code == 204
 
 
+@pytest.mark.timeout(240)  # 220 sandboxed exec starts and stops: ~30 s alone, more if busy
 def test_200_engines_started_and_stopped_leak_nothing(backend: Backend) -> None:
     pid = backend.process.pid
     cycle(backend, 20)  # warm up: imports, caches, first allocations
