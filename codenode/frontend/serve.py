@@ -50,6 +50,16 @@ def allowed_hosts(values: dict[str, Any], environ: dict[str, str] | None = None)
     return names
 
 
+TRUSTED_PROXIES_VARIABLE = "CODENODE_TRUSTED_PROXIES"
+
+
+def trusted_proxies(environ: dict[str, str] | None = None) -> list[str]:
+    """The addresses of reverse proxies whose X-Forwarded-* headers are believed
+    (CODENODE_TRUSTED_PROXIES, commas or spaces between them); none by default."""
+    text = (os.environ if environ is None else environ).get(TRUSTED_PROXIES_VARIABLE, "")
+    return [address for address in text.replace(",", " ").split() if address]
+
+
 def listen(host: str, port: int) -> socket.socket:
     """A listening socket; answers are not held back by Nagle's algorithm."""
     listener = socket.create_server((host, port))
@@ -70,6 +80,11 @@ def serve(config: FrontendConfig, listener: socket.socket) -> None:
             # Bus messages are small JSON: compressing each costs more CPU than it saves.
             ws_per_message_deflate=False,
             lifespan="on",
+            # X-Forwarded-For and -Proto name the client and its scheme only when they come
+            # from a proxy the operator named: a local client could set them otherwise (one
+            # address per guess, past the sign-in limit).
+            proxy_headers=bool(trusted_proxies()),
+            forwarded_allow_ips=",".join(trusted_proxies()) or None,
         )
     )
     server.run(sockets=[listener])

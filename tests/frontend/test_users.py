@@ -106,22 +106,54 @@ def test_login_sets_an_httponly_lax_session_cookie_and_logout_clears_it(
     client.ok("GET", "/api/users", 401)
 
 
-def test_behind_tls_cookies_are_secure(frontend: LiveFrontend) -> None:
-    # uvicorn trusts X-Forwarded-Proto from 127.0.0.1, as from a reverse proxy on the host.
-    name = frontend.add_user()
-    client = frontend.client()
-    tls = {"X-Forwarded-Proto": "https"}
-    session = client.get("/api/session", headers=tls)
-    assert "secure" in attributes(set_cookies(session)[CSRF_COOKIE])
-    # The client would not send a Secure cookie over plain http: send it by hand.
-    token = session.json()["csrf"]
-    login = httpx.post(
-        frontend.url + "/api/login",
-        json={"username": name, "password": PASSWORD},
-        headers={**tls, "X-CSRF-Token": token, "Cookie": f"{CSRF_COOKIE}={token}"},
+def test_behind_tls_cookies_are_secure(frontend: LiveFrontend, tmp_path: Path) -> None:
+    # A reverse proxy on the host, named as trusted: its X-Forwarded-Proto is believed.
+    proxied = LiveFrontend(
+        tmp_path / "home", frontend.database_url, {"CODENODE_TRUSTED_PROXIES": "127.0.0.1"}
     )
-    assert login.status_code == 200, login.text
-    assert "secure" in attributes(set_cookies(login)[SESSION_COOKIE])
+    try:
+        proxied.start()
+        name = frontend.add_user()
+        client = proxied.client()
+        tls = {"X-Forwarded-Proto": "https"}
+        session = client.get("/api/session", headers=tls)
+        assert "secure" in attributes(set_cookies(session)[CSRF_COOKIE])
+        # The client would not send a Secure cookie over plain http: send it by hand.
+        token = session.json()["csrf"]
+        login = httpx.post(
+            proxied.url + "/api/login",
+            json={"username": name, "password": PASSWORD},
+            headers={**tls, "X-CSRF-Token": token, "Cookie": f"{CSRF_COOKIE}={token}"},
+        )
+        assert login.status_code == 200, login.text
+        assert "secure" in attributes(set_cookies(login)[SESSION_COOKIE])
+    finally:
+        proxied.stop()
+
+
+def test_forwarded_headers_from_anyone_else_are_ignored(
+    frontend: LiveFrontend, tmp_path: Path
+) -> None:
+    # No proxy named: a client's X-Forwarded-Proto makes nothing Secure, and X-Forwarded-For
+    # does not make each guess come from a new address (past the sign-in limit).
+    limited = LiveFrontend(tmp_path / "home", frontend.database_url)
+    try:
+        limited.start()
+        client = limited.client()
+        session = client.get("/api/session", headers={"X-Forwarded-Proto": "https"})
+        assert "secure" not in attributes(set_cookies(session)[CSRF_COOKIE])
+        name = frontend.add_user()
+        codes = [
+            client.post(
+                "/api/login",
+                json={"username": name, "password": "wrong guess"},
+                headers={"X-Forwarded-For": f"10.9.0.{number}"},
+            ).status_code
+            for number in range(11)
+        ]
+        assert codes == [401] * 10 + [429], codes
+    finally:
+        limited.stop()
 
 
 def test_wrong_password_and_unknown_name_get_the_same_answer(frontend: LiveFrontend) -> None:
