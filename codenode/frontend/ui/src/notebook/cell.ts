@@ -10,6 +10,15 @@ import { HEADING_LEVELS, type CellData, type CellKind } from "./types";
 
 export type RunState = "idle" | "queued" | "running";
 
+const KIND_NAMES: Record<CellKind, string> = {
+  code: "code",
+  markdown: "markdown",
+  title: "title heading",
+  subtitle: "subtitle heading",
+  section: "section heading",
+  subsection: "subsection heading",
+};
+
 /** What a cell needs from the notebook around it. */
 export interface CellHost {
   readonly locked: boolean;
@@ -40,6 +49,8 @@ export class CellView {
 
   /** Rendering of markdown put off until the page is drawn (see renderPending). */
   private pendingRender = false;
+  /** Its place in the notebook, from 1 (0: not placed yet). */
+  private number = 0;
 
   constructor(
     data: CellData,
@@ -68,7 +79,7 @@ export class CellView {
     this.hiddenNote.hidden = true;
     this.element = h(
       "section",
-      { class: "cell", tabindex: "-1", "data-cell-id": data.id, "aria-label": "Cell" },
+      { class: "cell", tabindex: "-1", "data-cell-id": data.id },
       h("div", { class: "cell-gutter" }, this.prompt, this.foldToggle),
       h("div", { class: "cell-body" }, this.inputBox, this.rendered, this.outputs.element, this.hiddenNote),
     );
@@ -164,6 +175,13 @@ export class CellView {
     this.drawPrompt();
   }
 
+  /** Its place in the notebook, from 1, as its accessible name says. */
+  setNumber(number: number): void {
+    if (number === this.number) return;
+    this.number = number;
+    this.drawName();
+  }
+
   setExecutionCount(count: number | null): void {
     this.executionCount = count;
     this.drawPrompt();
@@ -232,7 +250,18 @@ export class CellView {
     this.stand = stand;
   }
 
+  /** "Cell 3, code, ran [5]": which cell, what it is and where its run stands. */
+  private drawName(): void {
+    let name = `Cell ${this.number || ""}, ${KIND_NAMES[this.kind]}`;
+    if (this.kind === "code") {
+      if (this.state !== "idle") name += `, ${this.state}`;
+      else name += this.executionCount === null ? ", not run" : `, ran [${this.executionCount}]`;
+    }
+    if (this.element.getAttribute("aria-label") !== name) this.element.setAttribute("aria-label", name);
+  }
+
   private drawPrompt(): void {
+    this.drawName();
     if (this.kind !== "code") {
       this.prompt.textContent = "";
       this.outputs.setPrompt("");

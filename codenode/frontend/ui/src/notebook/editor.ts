@@ -1,7 +1,7 @@
 // CodeMirror 6 for one cell, and the cheap stand-in drawn before it: highlighted static text
 // with the same classes, so a 200-cell notebook paints at once and editors follow.
 import { Annotation, ChangeSet, Compartment, EditorState, Text, type Extension } from "@codemirror/state";
-import { EditorView, drawSelection, highlightActiveLine, keymap, type KeyBinding } from "@codemirror/view";
+import { EditorView, drawSelection, highlightActiveLine, keymap, tooltips, type KeyBinding } from "@codemirror/view";
 import { bracketMatching, indentOnInput, indentUnit, syntaxHighlighting } from "@codemirror/language";
 import { defaultKeymap, history, historyKeymap, indentLess, indentMore } from "@codemirror/commands";
 import { autocompletion, closeBrackets, closeBracketsKeymap, completionKeymap, type CompletionSource } from "@codemirror/autocomplete";
@@ -42,6 +42,9 @@ export function createEditor(parent: HTMLElement, doc: string, kind: CellKind, l
     bracketMatching(),
     closeBrackets(),
     autocompletion({ override: [hooks.complete], activateOnTyping: false, defaultKeymap: true, icons: false }),
+    // Cells are `content-visibility: auto` (paint containment): a tooltip inside one would be
+    // clipped by its box, so the completion list is put in the body instead.
+    tooltips({ parent: document.body }),
     syntaxHighlighting(classHighlighter),
     keymap.of([...closeBracketsKeymap, ...completionKeymap, ...historyKeymap, ...defaultKeymap]),
     EditorView.lineWrapping,

@@ -5,7 +5,7 @@ import { HELP } from "./keys";
 export function openHelp(): void {
   const dialog = h(
     "dialog",
-    { class: "help", "aria-label": "Keyboard shortcuts" },
+    { class: "shortcuts", "aria-label": "Keyboard shortcuts" },
     h("h2", {}, "Keyboard shortcuts"),
     HELP.map(([title, keys]) =>
       h("section", {}, h("h3", {}, title), h("dl", {}, keys.flatMap(([key, what]) => [h("dt", {}, h("kbd", {}, key)), h("dd", {}, what)]))),

@@ -79,9 +79,19 @@ export function editKeys(actions: KeyActions): KeyBinding[] {
 }
 
 /** A key pressed in command mode; true if it was a command. */
-export function commandKey(event: KeyboardEvent, actions: CommandActions, locked: boolean, state: { lastD: number }): boolean {
+/** Two presses of `d` within this many ms make `d d`. */
+export const PAIR_MS = 800;
+
+/** The first key of a pair (`d d`), and when it was pressed; null after any other key. */
+export interface PairState {
+  lastD: number | null;
+}
+
+export function commandKey(event: KeyboardEvent, actions: CommandActions, locked: boolean, state: PairState): boolean {
   const { key } = event;
   const plain = !event.ctrlKey && !event.metaKey && !event.altKey;
+  const firstD = state.lastD;
+  if (key !== "d") state.lastD = null;
   if (key === "Enter") {
     if (event.shiftKey) actions.run("next");
     else if (event.ctrlKey || event.metaKey) actions.run("stay");
@@ -103,9 +113,10 @@ export function commandKey(event: KeyboardEvent, actions: CommandActions, locked
       actions.insert("below");
       return true;
     case "d": {
+      // The time stamp counts from the page's start: the first `d` is never the second.
       const now = event.timeStamp;
-      if (now - state.lastD < 800) {
-        state.lastD = 0;
+      if (firstD !== null && now - firstD < PAIR_MS) {
+        state.lastD = null;
         actions.remove();
       } else state.lastD = now;
       return true;

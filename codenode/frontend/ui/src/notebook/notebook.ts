@@ -10,7 +10,7 @@ import { folds } from "./folds";
 import { openHelp } from "./help";
 import { eachWhenIdle } from "./idle";
 import { introspectionPanel, nameAt, questionCell } from "./introspection";
-import { commandKey, editKeys, type Advance, type CommandActions } from "./keys";
+import { commandKey, editKeys, type Advance, type CommandActions, type PairState } from "./keys";
 import type { Saver } from "./saver";
 import type { Toolbar } from "./toolbar";
 import type { CellData, CellKind, EngineEvent, IntrospectReply, NotebookInfo, Role, ServerMessage } from "./types";
@@ -29,6 +29,12 @@ const EAGER_CELLS = 30;
 
 type ViewWithCell = HTMLElement & { cell?: CellView };
 
+/** A step put off until a cell's first answer: *go* once it came, *now* to take it at once. */
+interface Pending {
+  go(): void;
+  now(): void;
+}
+
 export class NotebookEditor implements CellHost {
   readonly element = h("main", { class: "cells", "aria-label": "Cells" });
   readonly hooks: EditorHooks;
@@ -45,11 +51,11 @@ export class NotebookEditor implements CellHost {
   private clipboard: { kind: CellKind; source: string } | null = null;
   private lastRun: string | null = null;
   /** Cells whose next step waits for their first answer (see afterAnswer). */
-  private waiting = new Map<string, () => void>();
+  private waiting = new Map<string, Pending>();
   private panel: HTMLElement | null = null;
   private loaded = false;
   private upgrading = false;
-  private keyState = { lastD: 0 };
+  private keyState: PairState = { lastD: null };
 
   constructor(
     private bus: Bus,
@@ -124,6 +130,9 @@ export class NotebookEditor implements CellHost {
       }
       case "input_request": {
         const cell = this.byId.get(message.cell_id);
+        // Shift+Enter's move to the next cell happens first: that is where the person is
+        // (and where the focus goes back once they answered).
+        this.waiting.get(message.cell_id)?.now();
         if (cell && !this.locked) cell.outputs.askInput(message.prompt, message.password, (value) => this.bus.send("input_reply", { value }));
         break;
       }
@@ -306,7 +315,9 @@ export class NotebookEditor implements CellHost {
     this.drawFolds();
   }
 
+  /** Folds, and each cell's number in its accessible name ("Cell 3, code, ran [5]"). */
   private drawFolds(): void {
+    this.cells.forEach((cell, index) => cell.setNumber(index + 1));
     const { hidden, counts } = folds(this.cells);
     for (const cell of this.cells) {
       const isHidden = hidden.has(cell);
@@ -445,20 +456,27 @@ export class NotebookEditor implements CellHost {
   /** Run *then* once the cell's first output or result is painted, or after 50 ms. */
   private afterAnswer(cellId: string, then: () => void): void {
     let done = false;
-    const go = () => {
-      if (done) return;
-      done = true;
-      this.waiting.delete(cellId);
-      window.clearTimeout(timer);
-      requestAnimationFrame(() => window.setTimeout(then, 0)); // after the frame that paints it
+    let timer = 0;
+    const pending: Pending = {
+      now: () => {
+        if (done) return;
+        done = true;
+        window.clearTimeout(timer);
+        if (this.waiting.get(cellId) === pending) this.waiting.delete(cellId);
+        then();
+      },
+      go: () => {
+        window.clearTimeout(timer);
+        requestAnimationFrame(() => (timer = window.setTimeout(pending.now, 0))); // after the frame that paints it
+      },
     };
-    const timer = window.setTimeout(go, 50);
-    this.waiting.get(cellId)?.();
-    this.waiting.set(cellId, go);
+    timer = window.setTimeout(pending.go, 50);
+    this.waiting.get(cellId)?.go();
+    this.waiting.set(cellId, pending);
   }
 
   private answered(cellId: string): void {
-    this.waiting.get(cellId)?.();
+    this.waiting.get(cellId)?.go();
   }
 
   private advance(cell: CellView, advance: Advance): void {

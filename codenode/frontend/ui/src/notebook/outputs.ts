@@ -146,6 +146,8 @@ export class OutputArea {
   readonly element: HTMLElement;
   private items: Output[] = [];
   private lastStream: StreamView | null = null;
+  /** Puts the focus back where it was before an input() prompt took it. */
+  private giveBack: (() => void) | null = null;
 
   constructor() {
     this.element = h("div", { class: "outputs output" }); // ".output": the selector contract
@@ -224,12 +226,14 @@ export class OutputArea {
       h("label", {}, h("span", { class: "input-prompt" }, prompt), input),
     );
     const before = document.activeElement; // focus goes back there once answered
+    this.giveBack = () => {
+      if (before instanceof HTMLElement && before.isConnected) before.focus();
+    };
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       const value = input.value;
-      form.remove();
+      this.removeInput();
       answer(value); // the engine echoes the prompt and the answer as output
-      if (before instanceof HTMLElement && before.isConnected) before.focus();
     });
     input.addEventListener("keydown", (event) => event.stopPropagation());
     this.element.hidden = false;
@@ -237,7 +241,14 @@ export class OutputArea {
     input.focus();
   }
 
+  /** The prompt goes (answered, or the cell ended); the focus, if it held it, goes back. */
   removeInput(): void {
-    this.element.querySelector(":scope > .input-request")?.remove();
+    const form = this.element.querySelector(":scope > .input-request");
+    if (!form) return;
+    const focused = form.contains(document.activeElement);
+    form.remove();
+    const giveBack = this.giveBack;
+    this.giveBack = null;
+    if (focused) giveBack?.();
   }
 }
