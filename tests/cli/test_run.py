@@ -26,17 +26,22 @@ def alive(pid: int) -> bool:
     return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
 
 
-def test_run_starts_everything_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
+def launch_run(tmp_path: Path, stderr: int = subprocess.DEVNULL) -> subprocess.Popen[str]:
+    """`codenode run` on a new environment in tmp_path, any free ports, SQLite."""
     env = {**os.environ, "CODENODE_HOME": str(tmp_path / "home")}
     env.pop("CODENODE_DATABASE_URL", None)
-    process = subprocess.Popen(
+    return subprocess.Popen(
         [sys.executable, "-m", "codenode", "run", "--port", "0", "--backend-port", "0"],
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=stderr,
         text=True,
         env=env,
         start_new_session=True,
     )
+
+
+def test_run_starts_everything_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
+    process = launch_run(tmp_path)
     assert process.stdout is not None
     printed = ""
     try:

@@ -6,25 +6,15 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 from codenode.runner import BACKEND_GRACE_SECONDS
-from tests.cli.test_run import alive
+from tests.cli.test_run import alive, launch_run
 
 
 def test_sigterm_to_run_stops_even_a_backend_that_does_not_answer(tmp_path: Path) -> None:
-    env = {**os.environ, "CODENODE_HOME": str(tmp_path / "home")}
-    env.pop("CODENODE_DATABASE_URL", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "codenode", "run", "--port", "0", "--backend-port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        start_new_session=True,
-    )
+    process = launch_run(tmp_path, subprocess.PIPE)
     assert process.stdout is not None and process.stderr is not None
     backend = 0
     try:
@@ -59,16 +49,7 @@ def test_sigterm_to_run_stops_even_a_backend_that_does_not_answer(tmp_path: Path
 
 
 def test_sigterm_to_run_stops_a_healthy_backend_at_once(tmp_path: Path) -> None:
-    env = {**os.environ, "CODENODE_HOME": str(tmp_path / "home")}
-    env.pop("CODENODE_DATABASE_URL", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "codenode", "run", "--port", "0", "--backend-port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env=env,
-        start_new_session=True,
-    )
+    process = launch_run(tmp_path, subprocess.DEVNULL)
     assert process.stdout is not None
     try:
         printed = ""

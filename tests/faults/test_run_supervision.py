@@ -9,11 +9,10 @@ import os
 import re
 import signal
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
-from tests.cli.test_run import alive
+from tests.cli.test_run import alive, launch_run
 from tests.frontend.live import Client, receive_until
 
 
@@ -46,16 +45,7 @@ def evaluate(client: Client, notebook: dict, source: str) -> list[dict]:  # type
 
 
 def test_a_killed_backend_is_started_again_and_notebooks_run_again(tmp_path: Path) -> None:
-    env = {**os.environ, "CODENODE_HOME": str(tmp_path / "home")}
-    env.pop("CODENODE_DATABASE_URL", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "codenode", "run", "--port", "0", "--backend-port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        start_new_session=True,
-    )
+    process = launch_run(tmp_path, subprocess.PIPE)
     assert process.stdout is not None and process.stderr is not None
     admin: Client | None = None
     try:
