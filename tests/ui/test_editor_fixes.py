@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import re
 
 from playwright.sync_api import Page, expect
 
 from tests.frontend.live import Client
 from tests.ui.conftest import OpenNotebook
-from tests.ui.editor import cell, editor, output, start_engine, type_into
+from tests.ui.editor import cell, editor, output, type_into
 from tests.ui.site import make_notebook
 
 
