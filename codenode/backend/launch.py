@@ -21,6 +21,7 @@ from codenode.backend import sandboxes
 from codenode.backend.cgroups import members_file
 from codenode.backend.enginetype import EngineType, Limits
 from codenode.backend.sandboxes import Sandbox
+from codenode.protocol.engine import CLOSED_ITS_DESCRIPTORS
 
 # An engine sees only these of the backend's environment, plus its type's env: the backend's
 # token and anything else secret stay out.
@@ -177,6 +178,11 @@ def explain_exit(
         return "stopped"
     if oom_killed and limits.memory_mb is not None:
         return f"killed: memory limit of {limits.memory_mb} MB exceeded"
+    if returncode == CLOSED_ITS_DESCRIPTORS:
+        return (
+            f"exited with code {returncode}: the code closed the engine's own file descriptors"
+            " (os.close, os.closerange), so it could no longer reach the backend"
+        )
     if returncode >= 0:
         return f"exited with code {returncode}"
     signum = -returncode

@@ -9,6 +9,7 @@ and takes the processes it started with it (see parent_gone).
 
 from __future__ import annotations
 
+import errno
 import os
 import queue
 import signal
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     Message = Dict[str, Any]
 
 LANGUAGE = "python"
+_CLOSED = (errno.EBADF, errno.ENOTSOCK)  # what a descriptor closed under the engine gives
 
 
 class Connection:
@@ -50,16 +52,20 @@ class Connection:
         try:
             with self._lock:
                 self.sock.sendall(frame)
-        except OSError:
-            parent_gone()
+        except OSError as exc:
+            parent_gone(exc)
 
 
-def parent_gone() -> NoReturn:
+def parent_gone(cause: Optional[OSError] = None) -> NoReturn:
     """The backend is gone: end this engine and what it started, now (no orphans).
 
     The receiver thread notices even while user code runs. An engine that leads its own process
-    group (as every engine a backend starts or forks does) kills the whole group.
+    group (as every engine a backend starts or forks does) kills the whole group. A descriptor
+    that is no longer a socket (EBADF, ENOTSOCK) was closed by the engine's own code, not by
+    the backend: the exit code says so (the backend stops the rest of the group itself).
     """
+    if cause is not None and cause.errno in _CLOSED:
+        os._exit(wire.CLOSED_ITS_DESCRIPTORS)
     if os.getpgrp() == os.getpid():
         os.killpg(0, signal.SIGKILL)
     os._exit(0)
@@ -117,7 +123,12 @@ class EngineServer:
             request = self._evaluations.get()
             if request is None:
                 return
-            self._evaluate(request)
+            try:
+                self._evaluate(request)
+            except OSError as exc:  # the output pipes, say: nothing left to answer with
+                if exc.errno in _CLOSED:
+                    os._exit(wire.CLOSED_ITS_DESCRIPTORS)
+                raise
 
     def _on_sigint(self, signum: int, frame: Optional[FrameType]) -> None:
         # Only user code is interrupted; the engine's own bookkeeping never is.
@@ -162,8 +173,8 @@ class EngineServer:
             except wire.FrameError as exc:
                 self.connection.send({"id": None, "type": "error", "message": str(exc)})
                 continue
-            except OSError:
-                message = None
+            except OSError as exc:
+                parent_gone(exc)
             if message is None:
                 parent_gone()
             problem = _check_request(message)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
+from fastapi import FastAPI
 
 import codenode
 from codenode import environment, settings
@@ -69,11 +70,31 @@ def listen(host: str, port: int) -> socket.socket:
     return listener
 
 
+class FrontendServer(uvicorn.Server):
+    """Uvicorn closes every WebSocket (with 1012) before the application's shutdown runs: the
+    hub closes its tabs first, so that they get their cells' last messages and a close that
+    says why (the hub's close in the lifespan then finds nothing left to do)."""
+
+    def __init__(self, config: uvicorn.Config, app: FastAPI) -> None:
+        super().__init__(config)
+        self.app = app
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        hub = getattr(self.app.state, "hub", None)  # none if the lifespan never started
+        if hub is not None:
+            try:
+                await hub.close()
+            except Exception:  # uvicorn's own shutdown must still run
+                logging.getLogger("codenode.frontend").exception("closing the tabs failed")
+        await super().shutdown(sockets)
+
+
 def serve(config: FrontendConfig, listener: socket.socket) -> None:
     """Serve until SIGINT or SIGTERM."""
-    server = uvicorn.Server(
+    app = create_app(config)
+    server = FrontendServer(
         uvicorn.Config(
-            create_app(config),
+            app,
             log_level="info",
             access_log=False,  # request lines could carry notebook titles; they add little
             ws="websockets-sansio",
@@ -85,7 +106,8 @@ def serve(config: FrontendConfig, listener: socket.socket) -> None:
             # address per guess, past the sign-in limit).
             proxy_headers=bool(trusted_proxies()),
             forwarded_allow_ips=",".join(trusted_proxies()) or None,
-        )
+        ),
+        app,
     )
     server.run(sockets=[listener])
     sys.stdout.flush()

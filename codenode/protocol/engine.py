@@ -28,6 +28,10 @@ HEADER_BYTES = 4
 # Larger frames are refused (and skipped, so the stream stays in step): no request needs more.
 MAX_FRAME_BYTES = 64 * 1024 * 1024
 
+CLOSED_ITS_DESCRIPTORS = 71
+"""The exit code of an engine whose own code closed the engine's descriptors (its socket to the
+backend, its output pipes) with os.close or os.closerange: the backend says so in words."""
+
 # Requests (parent -> engine), by their "op".
 OPS = ("evaluate", "complete", "introspect", "input_reply", "info", "shutdown")
 # Messages (engine -> parent), by their "type".

@@ -368,3 +368,13 @@ def test_sigterm_stops_the_backend_and_every_engine(tmp_path: Path) -> None:
     finally:
         backend.close()
     assert not any(alive(pid) for pid in pids)
+
+
+def test_engine_whose_code_closes_its_descriptors_is_explained(backend: Backend) -> None:
+    engine = backend.start_engine()
+    with backend.bus(engine["id"]) as ws:
+        code = "import os\nos.closerange(0, 200)"  # its socket and output pipes among them
+        ws.send(json.dumps({"id": 1, "op": "evaluate", "code": code}))
+        dead = until(ws, lambda m: m.get("state") == "dead")
+    assert dead["exit_code"] == 71
+    assert "closed the engine's own file descriptors" in dead["reason"], dead

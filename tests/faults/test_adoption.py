@@ -7,13 +7,16 @@ each notebook's engine at its next use instead of starting a new one.
 
 from __future__ import annotations
 
+import json
 import signal
 from pathlib import Path
+from typing import Any
 
 import pytest
+from websockets.exceptions import ConnectionClosed
 
 from tests.backend.conftest import TOKEN, Backend
-from tests.frontend.live import LiveFrontend, in_database, register_backend
+from tests.frontend.live import LiveFrontend, in_database, receive_until, register_backend
 from tests.frontend.test_bus import opened, run, text_of
 
 
@@ -90,5 +93,42 @@ def test_an_engine_gone_meanwhile_is_replaced_and_its_record_too(
         assert text_of(answer, cell) == "False\n"
         (new,) = [e for nb, e in placements(database_url) if nb == notebook["id"]]
         assert new != old
+    finally:
+        live.stop()
+
+
+def test_a_graceful_stop_tells_the_tabs_before_it_closes_them(
+    database_url: str, live_backend: Backend, tmp_path: Path
+) -> None:
+    """Uvicorn closes WebSockets (1012) before the application's shutdown: the tab must still
+    get its running cell's last word, stored as well, and a close that says why."""
+    register_backend(database_url, "local", live_backend.url, TOKEN)
+    live = LiveFrontend(tmp_path / "home", database_url)
+    live.start()
+    try:
+        name = live.add_user()
+        client = live.client()
+        assert client.login(name).status_code == 200
+        notebook = live.notebook(name)
+        cell = notebook["cells"][0]
+        code = "import time\nprint('started', flush=True)\ntime.sleep(30)"
+        with opened(client, notebook["id"]) as (bus, _):
+            bus.send(json.dumps({"id": 1, "op": "evaluate", "cell_id": cell, "source": code}))
+            receive_until(bus, lambda m: m.get("type") == "output")
+            assert live.process is not None
+            live.process.send_signal(signal.SIGTERM)
+            seen: list[dict[str, Any]] = []
+            with pytest.raises(ConnectionClosed) as closed:
+                while True:
+                    seen.append(json.loads(bus.recv(timeout=20)))
+        assert closed.value.rcvd is not None
+        assert closed.value.rcvd.code == 1001, closed.value.rcvd
+        assert "stopping" in closed.value.rcvd.reason
+        results = [m for m in seen if m.get("type") == "result" and m["cell_id"] == cell]
+        assert results and "the frontend stopped" in results[0]["error"]["evalue"], seen
+        live.process.wait(15)
+        stored = live.stored_cell(cell)
+        assert stored["outputs"][0]["text"] == "started\n"
+        assert "the frontend stopped" in json.dumps(stored["outputs"][-1])
     finally:
         live.stop()

@@ -39,6 +39,7 @@ class Hub:
         self.config = config
         self.notebooks: dict[str, NotebookSession] = {}
         self._chores: list[asyncio.Task[None]] = []
+        self.closing = False  # no engine is started or adopted once the frontend stops
 
     async def start(self) -> None:
         self._chores = [
@@ -55,12 +56,14 @@ class Hub:
             chore.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await chore
-        await self._flush_all()
+        self.closing = True
+        # In this order, so that every tab gets its running cells' last word (their results
+        # fail: this frontend will not see them end), stored too, before its close says why.
         for session in list(self.notebooks.values()):
-            for tab in list(session.tabs.values()):
-                await tab.close(1001, "the frontend is stopping")
             await session.leave_engine()
         await self._flush_all()
+        tabs = [tab for session in self.notebooks.values() for tab in session.tabs.values()]
+        await asyncio.gather(*(tab.close(1001, "the frontend is stopping") for tab in tabs))
         self.notebooks.clear()
 
     def session(self, notebook_id: str, engine_type: str, workspace: str) -> NotebookSession:

@@ -258,6 +258,8 @@ class NotebookSession:
         async with self.starting:
             if self.link is not None and self.state not in ("dead", "none"):
                 return
+            if self.hub.closing:
+                raise FrontendError("the frontend is stopping: run the cell again once it is back")
             if self.placement is None and await self._adopt():
                 return
             previous, why = self.placement, self.reason
