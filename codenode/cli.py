@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 import codenode
@@ -84,7 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     upgrade.add_argument(
         "--url",
-        help="database URL (default: $CODENODE_DATABASE_URL, else SQLite in $CODENODE_HOME)",
+        help="database URL (default: the database-url setting: $CODENODE_DATABASE_URL or"
+        " codenode.toml; else SQLite in $CODENODE_HOME)",
     )
     frontend = commands.add_parser(
         "frontend",
@@ -169,11 +169,11 @@ def main(argv: list[str] | None = None) -> None:
         for line in environment.init((args.home or environment.default_home()).expanduser()):
             print(line)
     elif args.command == "db":
-        from codenode.environment import default_home
+        from codenode import environment
         from codenode.frontend.db import database
 
-        home = default_home()
-        url = args.url or os.environ.get("CODENODE_DATABASE_URL") or database.default_url(home)
+        home = environment.default_home()
+        url = args.url or environment.database_url(home)
         if url.startswith("sqlite"):
             home.mkdir(parents=True, exist_ok=True)
         database.upgrade(url)

@@ -9,7 +9,9 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import codenode
 from codenode import settings
@@ -49,11 +51,15 @@ def write_secret(path: Path) -> bool:
     return True
 
 
-def database_url(home: Path, configured: str = "") -> str:
-    """The configured database URL, else SQLite in the environment folder."""
+def database_url(home: Path, values: Mapping[str, Any] | None = None) -> str:
+    """The one place that says which database a command uses: the ``database-url`` setting
+    (from *values* if already resolved, else from the command line's absence, the environment
+    and the config file), or SQLite in the environment folder."""
     from codenode.frontend.db.database import default_url
 
-    return configured or default_url(home)
+    if values is None:
+        values = settings.resolve(home, {})
+    return values["database-url"] or default_url(home)
 
 
 def init(home: Path) -> list[str]:
@@ -73,7 +79,7 @@ def init(home: Path) -> list[str]:
     for name in (SECRET_FILE, TOKEN_FILE):
         if write_secret(home / name):
             done.append(f"wrote {home / name} (readable only by you)")
-    url = database_url(home, settings.resolve(home, {})["database-url"])
+    url = database_url(home)
     upgrade(url)
     done.append(f"database at the newest schema: {describe(url)}")
     return done

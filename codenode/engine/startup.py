@@ -25,8 +25,7 @@ USAGE = (
     " [--transform MODULE:FUNCTION]\n"
     "       python -m codenode.engine --template-fd N [--preload MODULE,MODULE] [same options]\n"
 )
-NUMBERS = ("fd", "template-fd", "output-limit")
-TEXTS = ("startup", "transform", "preload")
+TEXTS = ("startup", "transform", "preload")  # the other options are whole numbers
 
 
 def parse(argv: List[str]) -> Dict[str, Any]:

@@ -27,7 +27,7 @@ def load_config(home: Path, values: dict[str, Any]) -> FrontendConfig:
     if not secret_file.exists():
         raise SystemExit(f"{secret_file} is missing: run `codenode init {home}` first")
     return FrontendConfig(
-        database_url=environment.database_url(home, values["database-url"]),
+        database_url=environment.database_url(home, values),
         secret=secret_file.read_text().strip(),
         signup=values["signup"],
         idle_engine_seconds=values["idle-engine-minutes"] * 60.0,

@@ -35,3 +35,22 @@ def test_database_urls_are_shown_without_their_password() -> None:
     assert "s3cret" not in shown
     assert shown.startswith("postgresql+asyncpg://codenode:")
     assert shown.endswith("@db.internal:5432/site")
+
+
+def test_db_upgrade_migrates_the_database_the_config_file_names(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    elsewhere = tmp_path / "elsewhere.db"
+    (home / "codenode.toml").write_text(f'database-url = "sqlite+aiosqlite:///{elsewhere}"\n')
+    env = {**os.environ, "CODENODE_HOME": str(home)}
+    env.pop("CODENODE_DATABASE_URL", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "codenode", "db", "upgrade"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert str(elsewhere) in done.stdout
+    assert elsewhere.exists() and not (home / "codenode.db").exists()

@@ -8,7 +8,7 @@ from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from codenode import environment, settings
+from codenode import environment
 from codenode.frontend.db import create_engine, session_factory
 
 T = TypeVar("T")
@@ -16,8 +16,7 @@ T = TypeVar("T")
 
 def database_url() -> str:
     """The database of the environment folder ($CODENODE_HOME), as the settings configure it."""
-    home = environment.default_home()
-    return environment.database_url(home, settings.resolve(home, {})["database-url"])
+    return environment.database_url(environment.default_home())
 
 
 def with_database(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
