@@ -22,7 +22,7 @@ INIT := codenode/engine/codenode-init
 # The browser tests drive Debian's chromium (never a downloaded browser).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint bench format clean sage-env ui chromium
+.PHONY: run test test-fast lint bench format clean sage-env ui chromium
 
 # Engines start faster from compiled modules, even where PYTHONDONTWRITEBYTECODE is set:
 # compile what changed since the last time before anything starts an engine.
@@ -35,6 +35,11 @@ run: $(STAMP) $(UI_BUNDLE) $(INIT) sage-env
 test: $(STAMP) $(UI_BUNDLE) $(INIT) chromium sage-env
 	$(COMPILE)
 	$(BIN)/pytest
+
+# The inner loop: the in-process tests only (no backend, frontend or browser processes).
+test-fast: $(STAMP) $(UI_BUNDLE) $(INIT)
+	$(COMPILE)
+	$(BIN)/pytest -m "not slow" -q
 
 sage-env:
 	@test -f $(SAGE_STAMP) || { \
