@@ -70,31 +70,31 @@ def test_kill_9_of_the_frontend_loses_at_most_the_last_second_of_output(
     stored (on a loaded machine a write may take longer than the line count alone allows)."""
     register_backend(database_url, "local", live_backend.url, TOKEN)
     live = started(tmp_path, database_url)
-    owner = live.user()
-    notebook = live.notebook(owner.user["username"])  # type: ignore[index]
-    cell = notebook["cells"][0]
-    code = "import time\nfor i in range(400):\n    print(f'line {i}')\n    time.sleep(0.02)"
-
-    def stored_lines() -> int:
-        outputs = live.stored_cell(cell)["outputs"]
-        return len(outputs[0]["text"].splitlines()) if outputs else 0
-
-    with opened(owner, notebook["id"]) as (bus, _):
-        bus.send(json.dumps({"id": 1, "op": "evaluate", "cell_id": cell, "source": code}))
-        seen = receive_until(
-            bus, lambda m: m.get("type") == "output" and "line 50\n" in m["output"]["text"]
-        )
-        deadline = time.monotonic() + 20
-        while stored_lines() < 50:
-            assert time.monotonic() < deadline, "no output was stored while the cell ran"
-            time.sleep(0.05)
-        live.stop(signal.SIGKILL)
-        with contextlib.suppress(ConnectionClosed, TimeoutError):
-            while True:  # what the tab got before the kill
-                seen.append(json.loads(bus.recv(timeout=5)))
-    shown = text_of(seen, cell)
-    live.start()  # the same environment and database
     try:
+        owner = live.user()
+        notebook = live.notebook(owner.user["username"])  # type: ignore[index]
+        cell = notebook["cells"][0]
+        code = "import time\nfor i in range(400):\n    print(f'line {i}')\n    time.sleep(0.02)"
+
+        def stored_lines() -> int:
+            outputs = live.stored_cell(cell)["outputs"]
+            return len(outputs[0]["text"].splitlines()) if outputs else 0
+
+        with opened(owner, notebook["id"]) as (bus, _):
+            bus.send(json.dumps({"id": 1, "op": "evaluate", "cell_id": cell, "source": code}))
+            seen = receive_until(
+                bus, lambda m: m.get("type") == "output" and "line 50\n" in m["output"]["text"]
+            )
+            deadline = time.monotonic() + 20
+            while stored_lines() < 50:
+                assert time.monotonic() < deadline, "no output was stored while the cell ran"
+                time.sleep(0.05)
+            live.stop(signal.SIGKILL)
+            with contextlib.suppress(ConnectionClosed, TimeoutError):
+                while True:  # what the tab got before the kill
+                    seen.append(json.loads(bus.recv(timeout=5)))
+        shown = text_of(seen, cell)
+        live.start()  # the same environment and database
         stored = live.stored_cell(cell)
         assert stored["source"] == code
         text = stored["outputs"][0]["text"] if stored["outputs"] else ""
@@ -103,7 +103,7 @@ def test_kill_9_of_the_frontend_loses_at_most_the_last_second_of_output(
         # At 50 lines a second, the last second is 50 lines: more than 50 missing is a loss.
         assert len(shown.splitlines()) - len(text.splitlines()) <= 50, (len(shown), len(text))
     finally:
-        live.stop()
+        live.stop()  # whatever failed: no frontend is left running
 
 
 def test_idle_engines_are_stopped(database_url: str, live_backend: Backend, tmp_path: Path) -> None:
