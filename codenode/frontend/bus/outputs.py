@@ -20,7 +20,9 @@ class CellOutputs:
 
     Consecutive chunks of one stream are merged into one output, as a reader sees them. Past
     *cap* characters the rest is not stored (the live stream to the tabs is not cut): one
-    notice says so. ``dirty`` says whether there is anything the database has not seen.
+    notice says so. ``dirty`` says whether there is anything the database has not seen;
+    ``current`` whether these are still the cell's latest evaluation's (a newer evaluation of
+    the cell, or its deletion, makes them not: what still comes for them is shown, not kept).
     """
 
     def __init__(self, cap: int) -> None:
@@ -31,6 +33,7 @@ class CellOutputs:
         self.execution_count: int | None = None
         self.dirty = False
         self.finished = False  # the evaluation is over: once stored, nothing more will come
+        self.current = True
 
     def add(self, output: Output) -> None:
         if self.capped:

@@ -1,4 +1,5 @@
-"""One browser tab on a notebook's bus: its WebSocket and a queue so a slow tab slows no one."""
+"""The browser tabs on a notebook's bus: each with its WebSocket and a queue, so that a slow
+tab slows no one; and all the tabs of one notebook, which are told the same things."""
 
 from __future__ import annotations
 
@@ -100,3 +101,13 @@ class Tab:
             self._pump.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._pump
+
+
+class Tabs(dict[int, Tab]):
+    """The tabs that show one notebook, by number."""
+
+    def broadcast(self, message: dict[str, Any]) -> None:
+        """Tell every tab (the message is encoded once, whatever the number of tabs)."""
+        text = json.dumps(message)
+        for tab in list(self.values()):
+            tab.send_text(text)
