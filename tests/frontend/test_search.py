@@ -1,5 +1,5 @@
 """Full-text search on a real frontend (SQLite FTS5 and PostgreSQL), its index kept in step
-with every change, and migration 0002 up and down."""
+with every change, and migrations 0002 and 0005 up and down."""
 
 from __future__ import annotations
 
@@ -248,11 +248,47 @@ def test_migration_0002_up_and_down(database_url: str) -> None:
     notebook_id = asyncio.run(_old_notebook(database_url))
     upgrade(database_url)
     assert asyncio.run(_state(database_url)) == with_search
-    # Notebooks that were there before are indexed by the migration, cells in order.
+    # Notebooks that were there before are indexed by the migrations, each cell on its own.
     [hit] = asyncio.run(_find(database_url, "second_cell_word"))
     assert (hit.notebook_id, hit.title) == (notebook_id, "From before")
-    assert hit.snippet.startswith("first\nsecond_cell_word")
-    assert [hit.title for hit in asyncio.run(_find(database_url, "before"))] == ["From before"]
+    assert hit.snippet == "second_cell_word"
+    # Found by its title alone: the snippet is the opening of its first cell.
+    [by_title] = asyncio.run(_find(database_url, "before"))
+    assert (by_title.snippet, by_title.matches) == ("first", [])
+
+
+async def _rows(url: str) -> list[tuple[Any, ...]]:
+    async with opened(url) as sessions, sessions() as db:
+        await _index_is_consistent(db)
+        columns = "cell_id IS NOT NULL, title, body"
+        if "cell_id" not in await db.run_sync(
+            lambda sync: {
+                c["name"] for c in inspect(sync.connection()).get_columns("search_documents")
+            }
+        ):
+            columns = "false, title, body"
+        rows = await db.execute(text(f"SELECT {columns} FROM search_documents"))
+        return sorted(tuple(row) for row in rows)
+
+
+def test_migration_0005_up_and_down(database_url: str) -> None:
+    """0005 indexes every cell and title on its own row; down again, one row per notebook."""
+    command.downgrade(alembic_config(database_url), "0001")
+    asyncio.run(_old_notebook(database_url))
+    upgrade(database_url)
+    by_cell = [
+        (False, "From before", ""),
+        (True, "", "first"),
+        (True, "", "second_cell_word"),
+    ]
+    assert asyncio.run(_rows(database_url)) == by_cell
+    command.downgrade(alembic_config(database_url), "0004")
+    assert asyncio.run(_rows(database_url)) == [(False, "From before", "first\nsecond_cell_word")]
+    upgrade(database_url)
+    assert asyncio.run(_rows(database_url)) == by_cell
+    assert asyncio.run(_state(database_url))[1] == []
+    [hit] = asyncio.run(_find(database_url, "second_cell_word before"))
+    assert hit.title == "From before"
 
 
 async def _index_is_consistent(db: Any) -> None:
