@@ -24,10 +24,12 @@ from codenode.backend import bus, metrics
 from codenode.backend.cgroups import Cgroups
 from codenode.backend.errors import BackendError, Unauthorized
 from codenode.backend.fileroutes import file_routes
+from codenode.backend.openapi import LINKS
 from codenode.backend.plugins import PluginFolder
 from codenode.backend.table import EngineTable
 from codenode.backend.workspaces import Workspaces
 from codenode.environment import default_home
+from codenode.openapi import describe_links, errors
 from codenode.web import answer_errors_as_json, error_response
 
 log = logging.getLogger("codenode.backend")
@@ -99,6 +101,9 @@ def create_app(
         docs_url=None,
         redoc_url=None,
         openapi_url=None,  # served below, behind the token like everything else
+        # What any route may answer: a body that is not even text, no token, no route for
+        # the path (a slash in a path parameter), a value it does not take.
+        responses=errors(400, 401, 404, 422),
     )
     app.state.table = table
     app.state.workspaces = workspaces
@@ -130,7 +135,7 @@ def create_app(
         """Running engines (and dead ones not yet stopped) with their state."""
         return {"engines": [engine.describe() for engine in table.engines.values()]}
 
-    @router.post("/engines", status_code=201)
+    @router.post("/engines", status_code=201, responses=errors(503))
     async def start_engine(body: StartRequest) -> dict[str, Any]:
         """Start an engine of a type (from the pool when one is ready)."""
         engine = await table.start(body.type, body.workspace)
@@ -154,7 +159,7 @@ def create_app(
         engine.interrupt()
         return engine.describe()
 
-    @router.post("/engines/{engine_id}/restart")
+    @router.post("/engines/{engine_id}/restart", responses=errors(503))
     async def restart_engine(engine_id: str) -> dict[str, Any]:
         """A fresh process with a fresh namespace, under the same id."""
         engine = table.get(engine_id)
@@ -175,6 +180,7 @@ def create_app(
 
     app.include_router(router)
     app.include_router(file_routes(), dependencies=[Depends(authorized)])
+    describe_links(app, LINKS)
 
     @app.websocket("/engines/{engine_id}/bus")
     async def engine_bus(websocket: WebSocket, engine_id: str) -> None:

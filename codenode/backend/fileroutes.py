@@ -23,6 +23,7 @@ from starlette.types import Receive, Scope, Send
 from codenode.backend import files
 from codenode.backend.fileerrors import NoSpace, UploadInterrupted
 from codenode.backend.workspaces import Workspace, Workspaces
+from codenode.openapi import errors
 
 
 class RenameRequest(BaseModel):
@@ -95,7 +96,11 @@ def attachment(name: str) -> str:
 
 def file_routes(upload_limit: int = files.UPLOAD_LIMIT) -> APIRouter:
     """The workspace file routes; uploads past upload_limit bytes are refused with 413."""
-    router = APIRouter(prefix="/workspaces/{key}/files", tags=["files"])
+    router = APIRouter(
+        prefix="/workspaces/{key}/files",
+        tags=["files"],
+        responses=errors(400, 403, 409, 413, 507),  # fileerrors.py, besides the app's own
+    )
 
     @router.get("")
     async def list_files(

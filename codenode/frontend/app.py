@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError
 
 import codenode
 from codenode.frontend import access, guards
-from codenode.frontend.api import backends, engine, files, interchange, notebooks, users
+from codenode.frontend.api import backends, engine, files, interchange, notebooks, openapi, users
 from codenode.frontend.backends.registry import BackendRegistry
 from codenode.frontend.bus import routes as bus_routes
 from codenode.frontend.bus.hub import Hub
@@ -28,6 +28,7 @@ from codenode.frontend.errors import FrontendError, TooManyAttempts
 from codenode.frontend.ratelimit import LoginLimits
 from codenode.frontend.sessions import SessionSigner
 from codenode.frontend.ui import pages
+from codenode.openapi import describe_links, errors
 from codenode.web import answer_errors_as_json, error_response
 
 
@@ -56,6 +57,9 @@ def create_app(config: FrontendConfig) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         openapi_url="/api/openapi.json",
+        # What any route may answer: the guards' refusals (an unknown Host, a bad or too
+        # large body), no route for the path (a slash in a path parameter), a bad value.
+        responses=errors(400, 404, 413, 422),
     )
     app.state.config = config
     app.state.signer = SessionSigner(config.secret, config.session_days * 86400)
@@ -80,7 +84,7 @@ def create_app(config: FrontendConfig) -> FastAPI:
 
     answer_errors_as_json(app)
 
-    api = APIRouter(prefix="/api", dependencies=[Depends(access.check_csrf)])
+    api = APIRouter(prefix="/api", dependencies=[Depends(access.check_csrf)], responses=errors(403))
     for module in (users, notebooks, engine, interchange, files, backends):
         api.include_router(module.router)
     app.include_router(api)
@@ -94,5 +98,6 @@ def create_app(config: FrontendConfig) -> FastAPI:
     app.include_router(pages.router)
     app.mount("/static", pages.static_files(), name="static")
     guards.install(app, config.allowed_hosts)
+    describe_links(app, openapi.LINKS)
 
     return app

@@ -12,8 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from codenode.frontend.access import Admin, Db, SignedIn
 from codenode.frontend.backends import registration
 from codenode.frontend.backends.registry import BackendRegistry
+from codenode.openapi import errors
 
-router = APIRouter(tags=["backends"])
+router = APIRouter(tags=["backends"], responses=errors(401, 503))
 
 
 class NewBackend(BaseModel):
@@ -53,7 +54,7 @@ async def list_backends(request: Request, user: Admin) -> dict[str, Any]:
     return {"backends": registry_of(request).status()}
 
 
-@router.post("/backends", status_code=201)
+@router.post("/backends", status_code=201, responses=errors(409))
 async def add_backend(body: NewBackend, request: Request, db: Db, user: Admin) -> dict[str, Any]:
     """Register a backend, check it at once, and answer with what the check found."""
     backend = await registration.register(db, body.name, body.url, body.token)

@@ -7,8 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from codenode.frontend.access import Reader, Writer
+from codenode.openapi import errors
 
-router = APIRouter(tags=["engine"])
+router = APIRouter(tags=["engine"], responses=errors(401))
 
 
 @router.get("/notebooks/{notebook_id}/engine")

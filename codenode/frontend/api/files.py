@@ -33,8 +33,10 @@ from codenode.frontend.backends.registry import BackendRegistry
 from codenode.frontend.db import User
 from codenode.frontend.errors import BadRequest, FrontendError, Unavailable
 from codenode.frontend.workspace import home_backend, workspace_key
+from codenode.openapi import errors
 
-router = APIRouter(tags=["files"])
+# Besides its own: what the backend refuses, passed on (the module's docstring).
+router = APIRouter(tags=["files"], responses=errors(401, 409, 503, 507))
 
 MAX_PATH = 4096
 """Characters of a path in the workspace (Linux's PATH_MAX)."""

@@ -15,8 +15,9 @@ from codenode.frontend.api.params import ENGINE_TYPE_RULE, is_engine_type_name
 from codenode.frontend.errors import BadRequest, TooLarge, Unprocessable
 from codenode.frontend.interchange import files
 from codenode.frontend.interchange.html import CONTENT_SECURITY_POLICY
+from codenode.openapi import errors
 
-router = APIRouter(tags=["import and export"])
+router = APIRouter(tags=["import and export"], responses=errors(401))
 
 # Room for the multipart framing and the small form fields around the file itself.
 _FORM_OVERHEAD = 64 * 1024

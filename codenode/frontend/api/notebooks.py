@@ -19,8 +19,10 @@ from codenode.frontend.api import cells, revisions, search, sharing
 from codenode.frontend.api.changes import quoted, save, set_quietly, whole
 from codenode.frontend.api.params import EngineTypeName
 from codenode.frontend.db import Notebook, Share, User
+from codenode.openapi import errors
 
-router = APIRouter(tags=["notebooks"])
+# The routes of cells, sharing, revisions and search, gathered here, declare these too.
+router = APIRouter(tags=["notebooks"], responses=errors(401))
 
 TITLE_CHARS = 500
 

@@ -21,8 +21,9 @@ from codenode.frontend.db import User
 from codenode.frontend.errors import BadRequest, Forbidden, NotSignedIn, TooManyAttempts
 from codenode.frontend.ratelimit import LoginLimits
 from codenode.frontend.sessions import CSRF_COOKIE, SESSION_COOKIE, SessionSigner
+from codenode.openapi import errors
 
-router = APIRouter(tags=["users"])
+router = APIRouter(tags=["users"], responses=errors(401))
 
 # Long enough for any passphrase; short enough that hashing it is no way to spend our CPU.
 PASSWORD_FIELD = Field(max_length=1024)
@@ -131,7 +132,7 @@ async def session(request: Request, response: Response, user: Anyone) -> dict[st
     }
 
 
-@router.post("/signup", status_code=201)
+@router.post("/signup", status_code=201, responses=errors(409))
 async def signup(
     request: Request, response: Response, body: Credentials, db: Db, visitor: Anyone
 ) -> dict[str, Any]:
@@ -144,7 +145,7 @@ async def signup(
     return {"user": user_dict(user)}
 
 
-@router.post("/login")
+@router.post("/login", responses=errors(429))
 async def login(
     request: Request, response: Response, body: Credentials, db: Db, visitor: Anyone
 ) -> dict[str, Any]:
@@ -179,7 +180,7 @@ async def logout(request: Request, response: Response, db: Db, visitor: Anyone) 
     set_csrf(request, response, _signer(request).new_csrf(None))
 
 
-@router.post("/password")
+@router.post("/password", responses=errors(429))
 async def change_password(
     request: Request, response: Response, body: PasswordChange, db: Db, user: SignedIn
 ) -> dict[str, Any]:
@@ -208,7 +209,7 @@ async def list_users(db: Db, me: Admin) -> dict[str, Any]:
     return {"users": [account_dict(user) for user in everyone]}
 
 
-@router.post("/users", status_code=201)
+@router.post("/users", status_code=201, responses=errors(409))
 async def add_user(body: NewUser, db: Db, me: Admin) -> dict[str, Any]:
     """Add a user, whatever the sign-up setting."""
     user = await users.add_user(db, body.username, body.password, body.is_admin)
