@@ -48,6 +48,7 @@ class Change:
 
     @property
     def saved(self) -> bool:
+        """Whether the edit changed the notebook (and was recorded)."""
         return self.summary is not None
 
 
