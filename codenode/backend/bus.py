@@ -1,8 +1,8 @@
 """The engine bus: one WebSocket per client per engine, JSON messages both ways.
 
 Every message is defined in codenode/protocol/backend.py, which checks them too. The first
-message to a client is the engine's state with this bus's protocol version. A malformed
-message is answered with an error; the engine never sees it.
+message to a client says this bus's protocol version, the next the engine's state. A
+malformed message is answered with an error; the engine never sees it.
 """
 
 from __future__ import annotations
@@ -27,9 +27,8 @@ async def serve(websocket: WebSocket, engine: Engine) -> None:
     subscriber = Subscriber()
     engine.watch(subscriber)
     sender = asyncio.create_task(_send_all(websocket, subscriber))
-    subscriber.deliver(
-        {"type": "state", "state": engine.state, "protocol": protocol.VERSION, **engine.exit}
-    )
+    subscriber.deliver({"type": "hello", "protocol": protocol.VERSION})
+    subscriber.deliver({"type": "state", "state": engine.state, **engine.exit})
     try:
         while True:
             text = await websocket.receive_text()

@@ -9,9 +9,10 @@ the client's id back on everything that answers them.
 The backend sends the engine's messages (``Stream``, ``Display``, ``InputRequest``,
 ``Result``, ``Reply``, ``Error``) with the client's ids, its own ``Error`` for a request it
 refused or that the engine's death cut short, and ``State``. The first message on a new
-connection is a ``State`` carrying ``protocol``: ``VERSION``, which a client checks (the
-frontend makes another version the engine's death, saying both versions; a backend from
-before versions announced none).
+connection is ``Hello``, saying which ``VERSION`` of this bus the backend speaks, then the
+engine's ``State``. A client checks the hello: the frontend refuses a backend that speaks
+another version, or says no hello (one from before versions), and the engine's start fails
+saying both versions (frontend/bus/dial.py).
 """
 
 from __future__ import annotations
@@ -28,15 +29,26 @@ else:
 VERSION = 1
 """1: the first versioned bus (a ``Result`` holds no source nor output: engine protocol 2)."""
 
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+"""The most a client's message may hold: the backend's server (uvicorn's WebSocket limit,
+its default) closes a connection that sends more with code 1009. What the backend sends is
+bounded by the engine's frames (64 MiB) instead: a client reads messages of any size."""
+
+
+class Hello(TypedDict):
+    """The first message on a new connection: the version of this bus the backend speaks."""
+
+    type: Literal["hello"]
+    protocol: int
+
 
 class State(TypedDict):
-    """The engine's state: on connecting (with ``protocol``), then each time it changes.
-    A dead engine's says why (``reason``), how it ended (``exit_code`` or ``signal``) and
-    the last lines it wrote to its own stderr."""
+    """The engine's state: right after the hello, then each time it changes. A dead engine's
+    says why (``reason``), how it ended (``exit_code`` or ``signal``) and the last lines it
+    wrote to its own stderr."""
 
     type: Literal["state"]
     state: Literal["starting", "idle", "busy", "dead"]
-    protocol: NotRequired[int]
     reason: NotRequired[str]
     exit_code: NotRequired[int]
     signal: NotRequired[str]
@@ -52,6 +64,7 @@ REQUESTS = Checker(
 
 MESSAGES = Checker(
     (
+        Hello,
         State,
         engine.Stream,
         engine.Display,

@@ -26,6 +26,10 @@ else:
 VERSION = 1
 """1: the first versioned notebook bus."""
 
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+"""The most a tab's message may hold: the frontend's server (uvicorn's WebSocket limit, its
+default) closes a bus that sends more with code 1009. A tab reads messages of any size."""
+
 CellKind: TypeAlias = 'Literal["code", "markdown", "title", "subtitle", "section", "subsection"]'
 EngineState: TypeAlias = 'Literal["none", "starting", "idle", "busy", "dead"]'
 TabId: TypeAlias = "int | None"

@@ -107,11 +107,12 @@ class Checker:
                 tag,
                 ", ".join(sorted(str(known) for known in compiled)),
             )
-        fault = kind.fault(message)
-        if fault is not None:
-            from codenode.protocol.checks import describe
+        if not kind.ok(message):
+            fault = kind.fault(message)
+            if fault is not None:
+                from codenode.protocol.checks import describe
 
-            return describe(tag, fault)
+                return describe(tag, fault)
         if self.closed and not names.issuperset(message):
             return "%s: unexpected fields %s" % (tag, sorted(set(message) - names))
         return None

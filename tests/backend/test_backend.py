@@ -39,6 +39,13 @@ def receive(ws: ClientConnection, timeout: float = 20) -> dict[str, Any]:
     return dict(json.loads(ws.recv(timeout=timeout)))
 
 
+def attach(ws: ClientConnection) -> dict[str, Any]:
+    """The first two messages of a new bus client: the hello, then the engine's state."""
+    hello = receive(ws)
+    assert hello["type"] == "hello", hello
+    return receive(ws)
+
+
 def until(ws: ClientConnection, predicate: Any, seen: list[dict[str, Any]] | None = None) -> Any:
     while True:
         message = receive(ws)
@@ -135,7 +142,8 @@ def test_evaluate_streams_over_the_bus_and_state_follows(backend: Backend) -> No
     engine = backend.start_engine()
     assert engine["state"] == "idle" and engine["type"] == "python"
     with backend.bus(engine["id"]) as ws:
-        assert receive(ws) == {"type": "state", "state": "idle", "protocol": 1}
+        assert receive(ws) == {"type": "hello", "protocol": 1}  # the bus's version, first
+        assert receive(ws) == {"type": "state", "state": "idle"}
         ws.send(json.dumps({"id": "a", "op": "evaluate", "code": "print('hi')\n2+2"}))
         seen: list[dict[str, Any]] = []
         result = result_of(ws, "a", seen)
@@ -157,7 +165,7 @@ def test_evaluate_streams_over_the_bus_and_state_follows(backend: Backend) -> No
 def test_two_clients_share_an_engine_each_with_its_own_replies(backend: Backend) -> None:
     engine = backend.start_engine()
     with backend.bus(engine["id"]) as first, backend.bus(engine["id"]) as second:
-        receive(first), receive(second)
+        attach(first), attach(second)
         first.send(json.dumps({"id": 1, "op": "evaluate", "code": "x = 'from first'"}))
         result_of(first)
         second.send(json.dumps({"id": 1, "op": "evaluate", "code": "x"}))
@@ -172,7 +180,7 @@ def test_two_clients_share_an_engine_each_with_its_own_replies(backend: Backend)
 def test_malformed_bus_messages_get_errors(backend: Backend) -> None:
     engine = backend.start_engine()
     with backend.bus(engine["id"]) as ws:
-        receive(ws)
+        attach(ws)
         ws.send("not json")
         assert receive(ws)["type"] == "error"
         ws.send(json.dumps({"id": 1, "op": "evaluate"}))
@@ -275,7 +283,7 @@ def test_engine_dying_mid_evaluate_is_reported(backend: Backend) -> None:
 def test_engine_killed_by_a_signal_is_explained(backend: Backend) -> None:
     engine = backend.start_engine()
     with backend.bus(engine["id"]) as ws:
-        receive(ws)
+        attach(ws)
         os.kill(engine["pid"], signal.SIGKILL)
         dead = until(ws, lambda m: m.get("state") == "dead")
     assert dead["signal"] == "SIGKILL"

@@ -115,7 +115,7 @@ def test_what_engines_really_send_passes() -> None:
             "cmd_count": 0,
             "error": {"ename": "E", "evalue": "v", "traceback": "t"},
         },
-        {"type": "state", "state": "idle", "protocol": backend.VERSION},
+        {"type": "hello", "protocol": backend.VERSION},
         {"type": "state", "state": "dead", "reason": "exited with code 3"},
         {"type": "reply", "id": 2, "op": "complete", "content": {"matches": []}},
         {"type": "error", "id": None, "message": "bad frame"},
@@ -124,11 +124,11 @@ def test_what_engines_really_send_passes() -> None:
         assert engine_messages.problem(message) is None, message
 
 
-def test_a_backend_of_another_bus_protocol_is_the_engine_s_death_saying_both() -> None:
-    state = {"type": "state", "state": "idle", "protocol": backend.VERSION + 1}
-    assert engine_messages.problem(state) is None  # not malformed: the session acts on it
-    assert state["state"] == "dead", state
-    assert state["reason"] == (
+def test_a_backend_of_another_bus_protocol_is_refused_saying_both() -> None:
+    assert engine_messages.refusal({"type": "hello", "protocol": backend.VERSION}) is None
+    assert engine_messages.refusal({"type": "hello", "protocol": backend.VERSION + 1}) == (
         f"the backend speaks engine bus protocol {backend.VERSION + 1}, and this frontend"
         f" speaks {backend.VERSION}: run the same version of Codenode on both"
     )
+    older = engine_messages.refusal({"type": "state", "state": "idle"})
+    assert older is not None and "says no engine bus protocol version" in older

@@ -5,10 +5,8 @@ arrives is that one engine's doing. A message that is not one of the backend bus
 (codenode/protocol/backend.py, docs/engine-protocol.md) is refused here, and the session makes
 it the engine's error (the evaluation it names fails, saying why), never the backend's.
 
-The backend's first message says which bus protocol it speaks. One this frontend does not
-speak is not refused as malformed (it names no evaluation: it would be dropped, and the
-notebook would wait): ``problem`` turns it into the engine's death, with a reason naming both
-versions, so the session fails what waits with that reason and says it to every tab.
+The backend's first message, its hello, is checked apart when the bus is opened (``refusal``,
+in dial.py): a backend that speaks another version of the bus is not used at all.
 """
 
 from __future__ import annotations
@@ -19,27 +17,22 @@ from codenode.protocol import backend
 
 
 def problem(message: Any) -> str | None:
-    """What is wrong with an engine's message, or None if a session may act on it (after
-    ``mismatch``, which may have made it a death)."""
-    said = backend.MESSAGES.problem(message)
-    if said is None and message["type"] == "state":
-        mismatch(message)
-    return said
+    """What is wrong with an engine's message, or None if a session may act on it."""
+    return backend.MESSAGES.problem(message)
 
 
-def mismatch(state: dict[str, Any]) -> bool:
-    """Whether a state message announces a bus protocol other than this frontend's; if so it
-    becomes the engine's death, saying why."""
-    spoken = state.get("protocol", backend.VERSION)
-    if spoken == backend.VERSION:
-        return False
-    state.clear()
-    state.update(
-        type="state",
-        state="dead",
-        reason=(
-            f"the backend speaks engine bus protocol {spoken!r}, and this frontend speaks"
-            f" {backend.VERSION}: run the same version of Codenode on both"
-        ),
+def refusal(hello: Any) -> str | None:
+    """Why this frontend cannot use a backend whose bus said hello so, or None."""
+    spoken = hello.get("protocol") if isinstance(hello, dict) else None
+    if isinstance(hello, dict) and hello.get("type") == "hello" and spoken == backend.VERSION:
+        return None
+    if not isinstance(hello, dict) or hello.get("type") != "hello":
+        return (
+            "the backend says no engine bus protocol version (it is older than this"
+            f" frontend, which speaks {backend.VERSION}): run the same version of Codenode"
+            " on both"
+        )
+    return (
+        f"the backend speaks engine bus protocol {spoken!r}, and this frontend speaks"
+        f" {backend.VERSION}: run the same version of Codenode on both"
     )
-    return True

@@ -1,19 +1,26 @@
 """What a tab may send on the bus, checked before anything acts on it (docs/bus.md).
 
 The messages are defined in codenode/protocol/browser.py, which checks their fields; this
-adds the frontend's limits on their size.
+adds the frontend's limits on their size: one on what a person may type, and one so that what
+the frontend passes on fits in a message of the engine's bus (protocol/backend.py): a message
+over that limit would close the connection to the backend, for every notebook on it.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from codenode.protocol import browser
+from codenode.protocol import backend, browser
 
 MAX_SOURCE = 10_000_000
 """A cell's source is at most this many characters."""
 
 _LONG = ("source", "text", "title", "value")  # the fields that hold what a person typed
+# The fields passed on to the engine's bus, with room for the rest of its message.
+_FORWARDED = ("source", "text", "expr", "value")
+_FORWARDED_BYTES = backend.MAX_MESSAGE_BYTES - 4096
+_JSON_CHAR_BYTES = 12  # at most, as json.dumps writes a character: an astral one is \ud83d\ude00
 
 
 def check(message: Any) -> str | None:
@@ -25,6 +32,16 @@ def check(message: Any) -> str | None:
         value = message.get(name)
         if isinstance(value, str) and len(value) > MAX_SOURCE:
             return f"{name!r} is longer than {MAX_SOURCE:,} characters"
+    for name in _FORWARDED:
+        value = message.get(name)
+        if isinstance(value, str) and len(value) * _JSON_CHAR_BYTES > _FORWARDED_BYTES:
+            size = len(json.dumps(value))  # as the engine link writes it (ASCII, escaped)
+            if size > _FORWARDED_BYTES:
+                return (
+                    f"{name!r} takes {size:,} bytes as JSON (é, for one, takes 6), over the"
+                    f" {backend.MAX_MESSAGE_BYTES // (1024 * 1024)} MiB that the engine's bus"
+                    " carries in one message"
+                )
     return None
 
 
