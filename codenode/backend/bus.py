@@ -53,6 +53,10 @@ async def serve(websocket: WebSocket, engine: Engine) -> None:
 async def _send_all(websocket: WebSocket, subscriber: Subscriber) -> None:
     try:
         while True:
-            await websocket.send_json(await subscriber.queue.get())
+            message = await subscriber.queue.get()
+            try:
+                await websocket.send_json(message)
+            except UnicodeEncodeError:  # a lone surrogate (a client's own id, say): escaped
+                await websocket.send_text(json.dumps(message))
     except (WebSocketDisconnect, RuntimeError, OSError):
         pass

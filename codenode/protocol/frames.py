@@ -67,9 +67,16 @@ def encode(message: Message) -> bytes:
 
 
 def decode(body: bytes) -> Message:
-    """The message in a frame's body; FrameError if it is not a JSON object."""
+    """The message in a frame's body; FrameError if it is not a JSON object, or if one of its
+    strings holds half a surrogate pair (``"\\ud800"`` is JSON, but no UTF-8 text can carry
+    it on: passed on, it would fail the next send, in whichever process makes it)."""
     try:
-        message = json.loads(body.decode("utf-8"))
+        text = body.decode("utf-8")
+        message = json.loads(text)
+        if "\\ud" in text or "\\uD" in text:  # rare: check the escapes really pair up
+            json.dumps(message, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise FrameError("frame holds a lone surrogate (%s): not text" % exc.reason) from exc
     except (UnicodeDecodeError, ValueError) as exc:
         raise FrameError("frame is not UTF-8 JSON: %s" % exc) from exc
     if not isinstance(message, dict):

@@ -162,3 +162,9 @@ def test_encode_writes_one_frame_and_replaces_what_utf8_cannot_hold() -> None:
     assert int.from_bytes(frame[: frames.HEADER_BYTES], "big") == len(body)
     decoded = frames.decode(body)
     assert decoded["text"] == "a?b" and decoded["value"].startswith("<object object")
+
+
+def test_a_lone_surrogate_is_no_text_and_a_pair_is_one_character() -> None:
+    with pytest.raises(FrameError, match="lone surrogate"):
+        frames.decode(b'{"text": "a\\ud800b"}')
+    assert frames.decode(b'{"text": "\\uD83D\\uDE00 \\u0001"}') == {"text": "\U0001f600 \x01"}
