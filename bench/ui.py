@@ -11,7 +11,10 @@ the start of the navigation), so that Playwright's own round trips never count:
    and swaps editors in while the browser is idle); median of several loads;
 2. Shift+Enter on ``2+2`` until ``4`` is painted: the keydown event's time stamp to a
    ``requestAnimationFrame`` callback queued by the MutationObserver that sees the new ``4``
-   (the frame that paints it); median of 50, warm engine;
+   (the frame that paints it); median of 50, warm engine. Split at the bus's WebSocket (when
+   the page sends ``evaluate``, when the output arrives) and at the moment ``4`` is laid out,
+   and beside it the display's frame interval (a run of animation frames), which bounds the
+   wait for the frame that paints, and the same bus round trip made while the page is idle;
 3. the size of the bundle the page loads (app.js, style.css), raw and gzipped (level 9);
    KaTeX's fonts are loaded only when math is shown, and are listed apart.
 """
@@ -38,7 +41,7 @@ CHROMIUM = "/usr/bin/chromium"
 CELLS = 200
 CODE_CELLS = CELLS * 3 // 4  # every fourth cell is markdown
 OPEN_TARGET_MS = 300.0
-PAINT_TARGET_MS = 15.0
+PAINT_TARGET_MS = 12.0  # at most, median (the issue "One home for the three wires")
 BUNDLE_TARGET_KB = 400.0
 COLUMNS = ("measure", "Codenode", "target")
 
@@ -110,7 +113,7 @@ new MutationObserver((_, observer) => {
 # sending, the round trip (frontend, backend, engine), and the page after receiving.
 BUS_PROBE = """
 window.__bus = {sent: null, received: null};
-const PageSocket = window.WebSocket;
+const PageSocket = window.__BareSocket = window.WebSocket;
 window.WebSocket = class extends PageSocket {
   constructor(...args) {
     super(...args);
@@ -128,23 +131,24 @@ window.WebSocket = class extends PageSocket {
 """
 
 # Installed in the open notebook: keydown time of Shift+Enter, then the frame that shows the
-# new "4" in the first cell (its old output cleared first, by the UI or by the bus).
+# new "4" in the first cell: an output reading "4" none of whose parts was there at the keydown
+# (the old output may go in the same task as the new one comes, or earlier).
 PAINT_PROBE = """
 (() => {
   const cell = document.querySelector('.cell');
-  const bench = window.__paint = {samples: [], down: null, cleared: false};
-  const shown = () => [...cell.querySelectorAll('.output')].some(o => o.textContent.trim() === '4');
+  const bench = window.__paint = {samples: [], down: null, old: new Set()};
+  const parts = () => [...cell.querySelectorAll('.output > *')];
+  const shown = () => [...cell.querySelectorAll('.output')].some(o => o.textContent.trim() === '4')
+    && !parts().some(part => bench.old.has(part));
   window.addEventListener('keydown', (event) => {
     if (event.key === 'Enter' && event.shiftKey) {
       bench.down = event.timeStamp;
-      bench.cleared = !shown();
+      bench.old = new Set(parts());
       window.__bus.sent = window.__bus.received = null;
     }
   }, true);
   new MutationObserver(() => {
-    if (bench.down === null) return;
-    if (!shown()) { bench.cleared = true; return; }
-    if (!bench.cleared) return;
+    if (bench.down === null || !shown()) return;
     const down = bench.down;
     bench.down = null;
     cell.getBoundingClientRect();  // style and layout now: all that is left is to paint
@@ -157,10 +161,56 @@ PAINT_PROBE = """
         before: bus.sent === null ? NaN : bus.sent - down,
         trip: bus.sent === null || bus.received === null ? NaN : bus.received - bus.sent,
         after: bus.received === null ? NaN : now - bus.received,
+        answer: bus.received === null ? NaN : laidOut - bus.received,
+        frame: now - laidOut,
       });
     });
   }).observe(cell, {childList: true, subtree: true, characterData: true});
 })();
+"""
+
+
+# The time between animation frames, over 60 frames in a row: the display's pace, which a
+# change made between two frames waits for before it is painted.
+FRAME_INTERVALS = """
+new Promise((resolve) => {
+  const times = [];
+  const frame = (time) => {
+    times.push(time);
+    if (times.length > 60) resolve(times.slice(1).map((t, i) => t - times[i]));
+    else requestAnimationFrame(frame);
+  };
+  requestAnimationFrame(frame);
+})
+"""
+
+
+# The same round trip while the page does nothing else: in the same page, a WebSocket of its own
+# (not wrapped by BUS_PROBE) on another notebook's bus, then one `evaluate` of 2+2 at a time, in
+# ms until its first `output`; one before each Shift+Enter, so both see the same machine.
+BARE_SOCKET = """
+async (notebook) => {
+  const url = `ws://${location.host}/api/notebooks/${notebook}/bus`;
+  const socket = window.__bare = new window.__BareSocket(url);
+  await new Promise((resolve) => socket.addEventListener('message', resolve, {once: true}));
+}
+"""
+BARE_TRIP = """
+([cell, id]) => new Promise((resolve) => {
+  const socket = window.__bare;
+  let sent = 0, first = null;
+  const listen = (event) => {
+    const message = JSON.parse(event.data);
+    if (message.type === 'output' && first === null) first = performance.now() - sent;
+    if (message.type === 'result') {
+      socket.removeEventListener('message', listen);
+      setTimeout(() => resolve(first), 20);  // what follows the result (engine idle) comes too
+    }
+  };
+  socket.addEventListener('message', listen);
+  sent = performance.now();
+  socket.send(JSON.stringify({op: 'evaluate', id, cell_id: cell, source: '2+2'}));
+})
 """
 
 
@@ -222,21 +272,32 @@ def paint_times(site: Site, browser: Browser, scale: Scale) -> dict[str, list[fl
     cell_id = made["cells"][0]["id"]
     client.ok("PATCH", f"/api/notebooks/{made['id']}/cells/{cell_id}", json={"source": "2+2"})
     client.ok("POST", f"/api/notebooks/{made['id']}/cells", 201, json={"source": ""})
+    other = client.new_notebook("Bare")
+    other_cell = other["cells"][0]["id"]
     page = new_page(site, browser, client)
     page.add_init_script(BUS_PROBE)
     page.goto(f"/notebooks/{made['id']}")
     first = page.locator(".cell").first
     first.locator(".cm-content").wait_for()
     page.evaluate(PAINT_PROBE)
+    page.evaluate(BARE_SOCKET, other["id"])
+    trips: list[float] = []
     for run in range(scale.warmup + scale.runs):
+        trip = page.evaluate(BARE_TRIP, [other_cell, 1000 + run])
+        if run >= scale.warmup and trip is not None:
+            trips.append(trip)
         first.locator(".cm-content").click()
         page.keyboard.press("Shift+Enter")
         page.wait_for_function(f"() => window.__paint.samples.length > {run}")
         page.wait_for_function("() => document.querySelector('.cell').dataset.state === 'idle'")
     samples: list[dict[str, float]] = page.evaluate("window.__paint.samples")
+    intervals: list[float] = page.evaluate(FRAME_INTERVALS)
     page.context.close()
     timed = samples[scale.warmup :]
-    return {part: [sample[part] for sample in timed] for part in timed[0]}
+    parts = {part: [sample[part] for sample in timed] for part in timed[0]}
+    parts["interval"] = intervals
+    parts["bare"] = trips
+    return parts
 
 
 def bundle_sizes() -> dict[str, tuple[int, int]]:
@@ -253,8 +314,9 @@ def bundle_sizes() -> dict[str, tuple[int, int]]:
     return sizes
 
 
-def verdict(value: float, target: float, unit: str) -> str:
-    return f"< {target:g} {unit} ({'met' if value < target else 'MISSED'})"
+def verdict(value: float, target: float, unit: str, at_most: bool = False) -> str:
+    met = value <= target if at_most else value < target
+    return f"{'≤' if at_most else '<'} {target:g} {unit} ({'met' if met else 'MISSED'})"
 
 
 def run(quick: bool) -> list[Table]:
@@ -298,7 +360,11 @@ def run(quick: bool) -> list[Table]:
         f"Shift+Enter on `2+2` until `4` is painted (ms, {len(total)} runs)", columns=COLUMNS
     )
     paint_table.rows.append(
-        ["median", number(median(total)), verdict(median(total), PAINT_TARGET_MS, "ms")]
+        [
+            "median",
+            number(median(total)),
+            verdict(median(total), PAINT_TARGET_MS, "ms", at_most=True),
+        ]
     )
     paint_table.rows.append(["p90", number(percentile(total, 90)), ""])
     paint_table.rows.append(["slowest", number(max(total)), ""])
@@ -306,10 +372,17 @@ def run(quick: bool) -> list[Table]:
     paint_table.rows.append(
         ["until `4` is in the page and laid out, median", number(median(dom)), ""]
     )
+    paint_table.rows.append(
+        ["until `4` is in the page and laid out, p90", number(percentile(dom, 90)), ""]
+    )
     parts = {
         "before": "keydown until the page sends `evaluate`, median",
         "trip": "`evaluate` sent until the output arrives (bus round trip), median",
+        "bare": "  the same round trip from a page doing nothing else, median",
         "after": "output arrived until painted, median",
+        "answer": "  of which: output arrived until `4` laid out (the page's work), median",
+        "frame": "  of which: laid out until painted (waiting for the next frame), median",
+        "interval": "the display's frame interval (60 frames in a row), median",
     }
     for part, label in parts.items():
         measured = [value for value in painted[part] if value == value]  # NaN: not seen
@@ -320,7 +393,11 @@ def run(quick: bool) -> list[Table]:
         "arrive and the frame waits for the display's next refresh, up to 16.7 ms at 60 Hz): "
         "the whole path (browser, bus, frontend, backend, engine and back) plus drawing. "
         '"Laid out" stops the clock once `4` is in the page with style and layout done. The '
-        "three parts come from the bus's WebSocket, wrapped before the page starts."
+        "parts come from the bus's WebSocket, wrapped before the page starts; what follows "
+        "the output splits at the moment `4` is laid out. The new `4` is an output none of "
+        "whose parts was in the cell at the keydown. The round trip from a page doing nothing "
+        "else: in the same page, a WebSocket of its own on another notebook's bus, one "
+        "`evaluate` of `2+2` before each Shift+Enter, the page idle."
     )
 
     size_table = Table("Bundle size (KB)", columns=("file", "raw", "gzip", "target"))

@@ -1,16 +1,50 @@
 // CodeMirror 6 for one cell, and the cheap stand-in drawn before it: highlighted static text
 // with the same classes, so a 200-cell notebook paints at once and editors follow.
 import { Annotation, ChangeSet, Compartment, EditorState, Text, type Extension } from "@codemirror/state";
-import { EditorView, drawSelection, highlightActiveLine, keymap, tooltips, type KeyBinding } from "@codemirror/view";
+import { EditorView, drawSelection, highlightActiveLine, keymap, runScopeHandlers, tooltips, type KeyBinding } from "@codemirror/view";
 import { bracketMatching, indentOnInput, indentUnit, syntaxHighlighting } from "@codemirror/language";
 import { defaultKeymap, history, historyKeymap, indentLess, indentMore } from "@codemirror/commands";
 import { autocompletion, closeBrackets, closeBracketsKeymap, completionKeymap, type CompletionSource } from "@codemirror/autocomplete";
 import { python } from "@codemirror/lang-python";
 import { classHighlighter } from "@lezer/highlight";
+import { timerBlink } from "./blink";
 import type { CellKind } from "./types";
 
 /** Marks a change that came from elsewhere (another tab, the server): not saved back. */
 export const remote = Annotation.define<boolean>();
+
+/** The scope of the key bindings that run before CodeMirror sees the key (see firstKeys). */
+export const FIRST_KEYS = "codenode-first";
+
+/** Keys that change nothing in an editor on their own. */
+const MODIFIERS = new Set(["Shift", "Control", "Alt", "AltGraph", "Meta", "CapsLock"]);
+
+/** Keys taken before CodeMirror's own keydown handling, which asks for an animation frame on
+ *  every key (it reads the DOM back, then measures). In Chromium a key that leaves a frame
+ *  pending holds back the page's other tasks, the bus's messages among them, until the frame
+ *  has been drawn: a run key would delay reading its own answer by up to a frame interval.
+ *  So the bindings in the FIRST_KEYS scope (the run keys) run here, and a lone modifier (the
+ *  Shift of Shift+Enter) stops here; anything else, and any key while composing text with an
+ *  input method, goes on to CodeMirror as before. */
+function firstKeys(view: EditorView): (event: KeyboardEvent) => void {
+  return (event) => {
+    if (event.isComposing || view.composing) return;
+    if (runScopeHandlers(view, event, FIRST_KEYS)) {
+      event.preventDefault();
+      event.stopPropagation();
+    } else if (MODIFIERS.has(event.key)) event.stopPropagation();
+  };
+}
+
+/** Focus and blur take effect at once. CodeMirror takes note of them 10 ms later, so a click
+ *  in a cell drew its cursor (and the cell marked as selected) in a frame of its own after the
+ *  click's, and a key pressed in the meantime waited for that frame (see firstKeys). The
+ *  empty transaction is dispatched once the event's own code is done. */
+function focusAtOnce(view: EditorView): void {
+  const note = () => queueMicrotask(() => view.dispatch({}));
+  view.contentDOM.addEventListener("focus", note);
+  view.contentDOM.addEventListener("blur", note);
+}
 
 export interface EditorHooks {
   keys: KeyBinding[];
@@ -35,7 +69,8 @@ export function createEditor(parent: HTMLElement, doc: string, kind: CellKind, l
   const extensions: Extension[] = [
     keymap.of(hooks.keys), // first: the cell's keys win over the defaults
     history(),
-    drawSelection(),
+    drawSelection({ cursorBlinkRate: 0 }), // its CSS blink would slow every key: see blink.ts
+    timerBlink,
     highlightActiveLine(),
     indentOnInput(),
     indentUnit.of("    "),
@@ -56,7 +91,10 @@ export function createEditor(parent: HTMLElement, doc: string, kind: CellKind, l
       if (update.focusChanged) (update.view.hasFocus ? hooks.onFocus : hooks.onBlur)(update.view);
     }),
   ];
-  return new EditorView({ parent, state: EditorState.create({ doc, extensions }) });
+  const view = new EditorView({ parent, state: EditorState.create({ doc, extensions }) });
+  view.dom.addEventListener("keydown", firstKeys(view), true); // before the content's own listeners
+  focusAtOnce(view);
+  return view;
 }
 
 export function setEditorKind(view: EditorView, kind: CellKind): void {

@@ -3,7 +3,7 @@
 import type { KeyBinding } from "@codemirror/view";
 import type { EditorView } from "@codemirror/view";
 import { acceptCompletion, completionStatus, startCompletion } from "@codemirror/autocomplete";
-import { indentLess, tabCommand } from "./editor";
+import { FIRST_KEYS, indentLess, tabCommand } from "./editor";
 import type { CellKind } from "./types";
 
 export type Advance = "next" | "stay" | "insert";
@@ -35,9 +35,10 @@ const completing = (view: EditorView) => completionStatus(view.state) !== null;
 /** Keys inside a cell's editor. */
 export function editKeys(actions: KeyActions): KeyBinding[] {
   return [
-    { key: "Shift-Enter", run: (view) => (actions.run(view, "next"), true) },
-    { key: "Ctrl-Enter", mac: "Mod-Enter", run: (view) => (actions.run(view, "stay"), true) },
-    { key: "Alt-Enter", run: (view) => (actions.run(view, "insert"), true) },
+    // The run keys are taken before CodeMirror's own key handling (FIRST_KEYS, editor.ts).
+    { key: "Shift-Enter", scope: FIRST_KEYS, run: (view) => (actions.run(view, "next"), true) },
+    { key: "Ctrl-Enter", mac: "Mod-Enter", scope: FIRST_KEYS, run: (view) => (actions.run(view, "stay"), true) },
+    { key: "Alt-Enter", scope: FIRST_KEYS, run: (view) => (actions.run(view, "insert"), true) },
     {
       key: "Tab",
       run: (view) => (completionStatus(view.state) === "active" ? acceptCompletion(view) : tabCommand(startCompletion)(view)),

@@ -6,6 +6,7 @@ import type { Bus } from "./bus";
 import { CellView, type CellHost } from "./cell";
 import { engineCompletion } from "./completion";
 import type { EditorHooks } from "./editor";
+import { FirstAnswer } from "./first-answer";
 import { folds } from "./folds";
 import { openHelp } from "./help";
 import { eachWhenIdle } from "./idle";
@@ -29,12 +30,6 @@ const EAGER_CELLS = 30;
 
 type ViewWithCell = HTMLElement & { cell?: CellView };
 
-/** A step put off until a cell's first answer: *go* once it came, *now* to take it at once. */
-interface Pending {
-  go(): void;
-  now(): void;
-}
-
 export class NotebookEditor implements CellHost {
   readonly element = h("main", { class: "cells", "aria-label": "Cells" });
   readonly hooks: EditorHooks;
@@ -50,8 +45,8 @@ export class NotebookEditor implements CellHost {
   private engine: EngineEvent = { type: "engine", state: "none" };
   private clipboard: { kind: CellKind; source: string } | null = null;
   private lastRun: string | null = null;
-  /** Cells whose next step waits for their first answer (see afterAnswer). */
-  private waiting = new Map<string, Pending>();
+  /** What waits for a run's first answer: screen updates, the move to the next cell. */
+  private firstAnswer = new FirstAnswer();
   private panel: HTMLElement | null = null;
   private loaded = false;
   private upgrading = false;
@@ -87,6 +82,7 @@ export class NotebookEditor implements CellHost {
       },
     };
     this.element.addEventListener("keydown", (event) => this.onKey(event));
+    saver.paint = (draw) => this.firstAnswer.draw(draw);
   }
 
   get locked(): boolean {
@@ -100,6 +96,19 @@ export class NotebookEditor implements CellHost {
   // -- what the bus says -------------------------------------------------------------------
 
   receive(message: ServerMessage): void {
+    // While a run waits for its first answer, what comes before it (the cell queued, the
+    // engine busy) is drawn with it; anything else ends the wait first, so order is kept.
+    if (this.firstAnswer.holding) {
+      if (message.type === "queued" || message.type === "engine") {
+        this.firstAnswer.draw(() => this.handle(message));
+        return;
+      }
+      this.firstAnswer.release();
+    }
+    this.handle(message);
+  }
+
+  private handle(message: ServerMessage): void {
     const mine = message.origin !== undefined && message.origin === this.you;
     switch (message.type) {
       case "notebook":
@@ -125,20 +134,20 @@ export class NotebookEditor implements CellHost {
       case "output": {
         const cell = this.byId.get(message.cell_id ?? this.lastRun ?? "");
         cell?.outputs.add(message.output);
-        if (cell) this.answered(cell.id);
+        if (cell) this.firstAnswer.answered(cell.id);
         break;
       }
       case "input_request": {
         const cell = this.byId.get(message.cell_id);
         // Shift+Enter's move to the next cell happens first: that is where the person is
         // (and where the focus goes back once they answered).
-        this.waiting.get(message.cell_id)?.now();
+        this.firstAnswer.now(message.cell_id);
         if (cell && !this.locked) cell.outputs.askInput(message.prompt, message.password, (value) => this.bus.send("input_reply", { value }));
         break;
       }
       case "result": {
         const cell = this.byId.get(message.cell_id);
-        this.answered(message.cell_id);
+        this.firstAnswer.answered(message.cell_id);
         this.queue = this.queue.filter((id) => id !== message.cell_id);
         if (cell) {
           cell.outputs.removeInput();
@@ -431,9 +440,10 @@ export class NotebookEditor implements CellHost {
           this.notify("Not connected: the cell will run once the connection is back. Try again then.", "error");
           return;
         }
+        this.firstAnswer.hold(); // from here until the answer, nothing on screen changes
         this.saver.sentWith(cell.id, id);
         this.lastRun = cell.id;
-        this.closePanel();
+        this.firstAnswer.draw(() => this.closePanel());
       }
     } else {
       this.saver.flush(cell.id);
@@ -447,36 +457,10 @@ export class NotebookEditor implements CellHost {
       // Moving on (focusing the next cell's editor) takes the main thread for a while; the
       // first answer usually comes within a few milliseconds, so show it first and move on
       // right after it is painted (or after a short wait, whichever comes first).
-      this.afterAnswer(cell.id, () => this.advance(cell, advance));
+      this.firstAnswer.after(cell.id, () => this.advance(cell, advance));
       return;
     }
     this.advance(cell, advance);
-  }
-
-  /** Run *then* once the cell's first output or result is painted, or after 50 ms. */
-  private afterAnswer(cellId: string, then: () => void): void {
-    let done = false;
-    let timer = 0;
-    const pending: Pending = {
-      now: () => {
-        if (done) return;
-        done = true;
-        window.clearTimeout(timer);
-        if (this.waiting.get(cellId) === pending) this.waiting.delete(cellId);
-        then();
-      },
-      go: () => {
-        window.clearTimeout(timer);
-        requestAnimationFrame(() => (timer = window.setTimeout(pending.now, 0))); // after the frame that paints it
-      },
-    };
-    timer = window.setTimeout(pending.go, 50);
-    this.waiting.get(cellId)?.go();
-    this.waiting.set(cellId, pending);
-  }
-
-  private answered(cellId: string): void {
-    this.waiting.get(cellId)?.go();
   }
 
   private advance(cell: CellView, advance: Advance): void {

@@ -5,9 +5,13 @@ import type { Bus } from "./bus";
 const PAUSE_MS = 300;
 
 export class Saver {
+  /** How the indicator gets drawn: at once by default; the notebook holds it back while a
+   *  run waits for its first answer (first-answer.ts). */
+  paint: (draw: () => void) => void = (draw) => draw();
   private timers = new Map<string, number>();
   private sent = new Map<number, string>(); // request id → cell id, until the server confirms
   private offline = new Set<string>(); // edited while disconnected: sent on reconnect
+  private drawing = false; // a draw is waiting to be painted
 
   constructor(
     private bus: Bus,
@@ -90,8 +94,18 @@ export class Saver {
   }
 
   private draw(): void {
+    if (this.drawing) return;
+    this.drawing = true;
+    this.paint(() => {
+      this.drawing = false;
+      this.drawIndicator();
+    });
+  }
+
+  private drawIndicator(): void {
     const text = this.offline.size ? "Not saved (offline)" : this.timers.size || this.sent.size ? "Saving…" : "Saved";
     if (this.indicator.textContent !== text) this.indicator.textContent = text;
-    this.indicator.dataset.state = this.offline.size ? "offline" : this.timers.size || this.sent.size ? "saving" : "saved";
+    const state = this.offline.size ? "offline" : this.timers.size || this.sent.size ? "saving" : "saved";
+    if (this.indicator.dataset.state !== state) this.indicator.dataset.state = state;
   }
 }
