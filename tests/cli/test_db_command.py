@@ -11,18 +11,22 @@ from pathlib import Path
 from codenode.frontend.db.database import describe
 
 
+def db_upgrade(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "codenode", "db", "upgrade"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+
+
 def test_db_upgrade_creates_the_sqlite_database_in_the_home_folder(tmp_path: Path) -> None:
     home = tmp_path / "home"
     env = {**os.environ, "CODENODE_HOME": str(home)}
     env.pop("CODENODE_DATABASE_URL", None)
     for _ in range(2):  # safe to run twice
-        done = subprocess.run(
-            [sys.executable, "-m", "codenode", "db", "upgrade"],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=60,
-        )
+        done = db_upgrade(env)
         assert done.returncode == 0, done.stderr
         assert "newest schema" in done.stdout
     with sqlite3.connect(home / "codenode.db") as connection:
@@ -44,13 +48,7 @@ def test_db_upgrade_migrates_the_database_the_config_file_names(tmp_path: Path) 
     (home / "codenode.toml").write_text(f'database-url = "sqlite+aiosqlite:///{elsewhere}"\n')
     env = {**os.environ, "CODENODE_HOME": str(home)}
     env.pop("CODENODE_DATABASE_URL", None)
-    done = subprocess.run(
-        [sys.executable, "-m", "codenode", "db", "upgrade"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
+    done = db_upgrade(env)
     assert done.returncode == 0, done.stderr
     assert str(elsewhere) in done.stdout
     assert elsewhere.exists() and not (home / "codenode.db").exists()

@@ -16,7 +16,13 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 
 from tests.backend.conftest import TOKEN, Backend
-from tests.frontend.live import LiveFrontend, in_database, receive_until, register_backend
+from tests.frontend.live import (
+    Client,
+    LiveFrontend,
+    in_database,
+    receive_until,
+    register_backend,
+)
 from tests.frontend.test_bus import opened, run, text_of
 
 
@@ -32,6 +38,14 @@ def placements(database_url: str) -> list[tuple[str, str]]:
     return list(in_database(database_url, read))
 
 
+def signed_in_with_notebook(live: LiveFrontend) -> tuple[str, Client, dict[str, Any]]:
+    """A new user, signed in on a client of *live*, and a notebook of theirs."""
+    name = live.add_user()
+    client = live.client()
+    assert client.login(name).status_code == 200
+    return name, client, live.notebook(name)
+
+
 @pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL], ids=["graceful", "kill-9"])
 def test_a_restarted_frontend_adopts_the_running_engine(
     database_url: str, live_backend: Backend, tmp_path: Path, how: int
@@ -40,10 +54,7 @@ def test_a_restarted_frontend_adopts_the_running_engine(
     live = LiveFrontend(tmp_path / "home", database_url)
     live.start()
     try:
-        name = live.add_user()
-        client = live.client()
-        assert client.login(name).status_code == 200
-        notebook = live.notebook(name)
+        name, client, notebook = signed_in_with_notebook(live)
         cell = notebook["cells"][0]
         with opened(client, notebook["id"]) as (bus, _):
             run(bus, cell, "x = 41")
@@ -75,10 +86,7 @@ def test_an_engine_gone_meanwhile_is_replaced_and_its_record_too(
     live = LiveFrontend(tmp_path / "home", database_url)
     live.start()
     try:
-        name = live.add_user()
-        client = live.client()
-        assert client.login(name).status_code == 200
-        notebook = live.notebook(name)
+        name, client, notebook = signed_in_with_notebook(live)
         cell = notebook["cells"][0]
         with opened(client, notebook["id"]) as (bus, _):
             run(bus, cell, "x = 1")
@@ -106,10 +114,7 @@ def test_a_graceful_stop_tells_the_tabs_before_it_closes_them(
     live = LiveFrontend(tmp_path / "home", database_url)
     live.start()
     try:
-        name = live.add_user()
-        client = live.client()
-        assert client.login(name).status_code == 200
-        notebook = live.notebook(name)
+        _name, client, notebook = signed_in_with_notebook(live)
         cell = notebook["cells"][0]
         code = "import time\nprint('started', flush=True)\ntime.sleep(30)"
         with opened(client, notebook["id"]) as (bus, _):
