@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from bench.report import machine_header
 
-BENCHMARKS = ["engine", "templates", "workspaces", "backend", "frontend", "ui"]
+BENCHMARKS = ["engine", "templates", "workspaces", "backend", "frontend", "edits", "ui"]
 
 
 def parse(argv: Sequence[str]) -> argparse.Namespace:

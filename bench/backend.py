@@ -43,6 +43,7 @@ from bench.contenders import BenchError
 from bench.engine import compile_codenode
 from bench.memory import Memory, memory_of
 from bench.report import Table, compare, median, number, percentile
+from codenode.protocol.evaluation import Evaluation
 
 TIMEOUT = 60.0  # any one wait: a server's start, an answer, a stop
 CROWD_TIMEOUT = 300.0  # many engines at once on a small machine
@@ -270,7 +271,7 @@ class Codenode(Server):
         try:
             with self.bus(engine_id) as ws:
                 ws.send(json.dumps({"id": 1, "op": "evaluate", "code": "2+2"}))
-                _check_result(receive(ws, lambda m: m.get("type") == "result" and m["id"] == 1))
+                _check_result(result_of(ws, 1))
                 answered = time.perf_counter() - began
         finally:
             self.stop_engine(engine_id)
@@ -299,7 +300,7 @@ class Codenode(Server):
         request = json.dumps({"id": call, "op": "evaluate", "code": "2+2"})
         began = time.perf_counter()
         ws.send(request)
-        result = receive(ws, lambda m: m.get("type") == "result" and m["id"] == call)
+        result = result_of(ws, call)
         elapsed = time.perf_counter() - began
         _check_result(result)
         receive(ws, lambda m: m.get("type") == "state" and m["state"] == "idle")
@@ -317,11 +318,10 @@ class Codenode(Server):
             url, additional_headers=self.headers, proxy=None, open_timeout=CROWD_TIMEOUT
         ) as ws:
             await ws.send(json.dumps({"id": 1, "op": "evaluate", "code": "2+2"}))
-            while True:
-                message = json.loads(await asyncio.wait_for(ws.recv(), CROWD_TIMEOUT))
-                if message.get("type") == "result" and message["id"] == 1:
-                    _check_result(message)
-                    break
+            evaluation = Evaluation(1)
+            while not evaluation.add(json.loads(await asyncio.wait_for(ws.recv(), CROWD_TIMEOUT))):
+                pass
+            _check_result(evaluation.result())
         return engine_id, posted, time.perf_counter() - began
 
     async def stop_async(self, http: httpx.AsyncClient, engine_id: str) -> None:
@@ -540,6 +540,14 @@ def receive(ws: ClientConnection, wanted: Callable[[Message], bool]) -> Message:
             raise BenchError(f"no awaited message in {TIMEOUT:g} s") from None
         if wanted(message):
             return message
+
+
+def result_of(ws: ClientConnection, request_id: Any) -> Message:
+    """Messages until the result of the evaluate request_id, its output added up from the
+    stream messages before it (a result holds none: codenode.protocol.evaluation)."""
+    evaluation = Evaluation(request_id)
+    receive(ws, evaluation.add)
+    return evaluation.result()
 
 
 def _reply_to(request: Message, msg_type: str, **content: Any) -> Callable[[Message], bool]:

@@ -103,7 +103,7 @@ class CodenodeEngine:
         return engine, StartTimes(ready, ready, first_result)
 
     def add(self) -> float:
-        """Evaluate ``2+2``; done when the ``result`` message, which carries its output, is in."""
+        """Evaluate ``2+2``; done when its ``result`` message is in (its output came before)."""
         began = time.perf_counter()
         result = self.client.evaluate("2+2")
         elapsed = time.perf_counter() - began

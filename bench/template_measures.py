@@ -50,6 +50,7 @@ from codenode.backend.launch import launch
 from codenode.backend.sandboxes import Sandboxes
 from codenode.backend.templates import Templates
 from codenode.backend.workspaces import Workspaces
+from codenode.protocol.evaluation import Evaluation
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 60.0  # for one answer
@@ -176,12 +177,12 @@ async def evaluate(engine: Engine) -> None:
     engine.subscribers.add(subscriber)
     try:
         await engine.request(subscriber, {"id": 1, "op": "evaluate", "code": CODE})
-        while True:
-            message = await asyncio.wait_for(subscriber.queue.get(), TIMEOUT)
-            if message.get("id") == 1 and message.get("type") in ("result", "error"):
-                break
+        evaluation = Evaluation(1, CODE)
+        while not evaluation.add(await asyncio.wait_for(subscriber.queue.get(), TIMEOUT)):
+            pass
     finally:
         engine.subscribers.discard(subscriber)
+    message = evaluation.result()
     if message.get("type") != "result" or message.get("out") != ANSWER:
         raise BenchError(f"{engine.type.name} answered {CODE} with {message!r}")
 

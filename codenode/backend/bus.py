@@ -1,9 +1,8 @@
 """The engine bus: one WebSocket per client per engine, JSON messages both ways.
 
-Client -> backend: {"id", "op": "evaluate", "code"}, {"id", "op": "complete", "text",
-"cursor"?}, {"id", "op": "introspect", "expr", "detail"?}, {"id", "op": "input_reply", "value"}.
-Backend -> client: the engine's messages with the client's own ids, and state events.
-A malformed message is answered with an error; the engine never sees it.
+Every message is defined in codenode/protocol/backend.py, which checks them too. The first
+message to a client says this bus's protocol version, the next the engine's state. A
+malformed message is answered with an error; the engine never sees it.
 """
 
 from __future__ import annotations
@@ -15,38 +14,12 @@ from typing import Any
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from codenode.backend.engines import Engine, Subscriber
-
-# op -> (required fields, optional fields), each with its type.
-OPS: dict[str, tuple[dict[str, type], dict[str, type]]] = {
-    "evaluate": ({"code": str}, {}),
-    "complete": ({"text": str}, {"cursor": int}),
-    "introspect": ({"expr": str}, {"detail": int}),
-    "input_reply": ({"value": str}, {}),
-}
+from codenode.protocol import backend as protocol
 
 
 def check(message: Any) -> str | None:
     """What is wrong with a client's message, or None."""
-    if not isinstance(message, dict):
-        return "a message must be a JSON object"
-    op = message.get("op")
-    if op not in OPS:
-        return f"unknown op {op!r}: expected one of {', '.join(OPS)}"
-    request_id = message.get("id")
-    if isinstance(request_id, bool) or not isinstance(request_id, (str, int)):
-        return "id must be a string or an integer"
-    required, optional = OPS[op]
-    for name, kind in required.items():
-        if not isinstance(message.get(name), kind):
-            return f"{op} needs {name!r} ({kind.__name__})"
-    for name, kind in optional.items():
-        value = message.get(name)
-        if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
-            return f"{op}: {name!r} must be {kind.__name__}"
-    extra = set(message) - {"id", "op"} - set(required) - set(optional)
-    if extra:
-        return f"{op}: unexpected fields {sorted(extra)}"
-    return None
+    return protocol.REQUESTS.problem(message)
 
 
 async def serve(websocket: WebSocket, engine: Engine) -> None:
@@ -54,6 +27,7 @@ async def serve(websocket: WebSocket, engine: Engine) -> None:
     subscriber = Subscriber()
     engine.watch(subscriber)
     sender = asyncio.create_task(_send_all(websocket, subscriber))
+    subscriber.deliver({"type": "hello", "protocol": protocol.VERSION})
     subscriber.deliver({"type": "state", "state": engine.state, **engine.exit})
     try:
         while True:
@@ -79,6 +53,10 @@ async def serve(websocket: WebSocket, engine: Engine) -> None:
 async def _send_all(websocket: WebSocket, subscriber: Subscriber) -> None:
     try:
         while True:
-            await websocket.send_json(await subscriber.queue.get())
+            message = await subscriber.queue.get()
+            try:
+                await websocket.send_json(message)
+            except UnicodeEncodeError:  # a lone surrogate (a client's own id, say): escaped
+                await websocket.send_text(json.dumps(message))
     except (WebSocketDisconnect, RuntimeError, OSError):
         pass

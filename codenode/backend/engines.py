@@ -5,8 +5,10 @@ request they answer (request ids are rewritten on the way in, so clients never c
 changes and output between evaluations to every client. Death is noticed at once, explained,
 and told to every client. Stopping goes in steps: ask, SIGTERM, SIGKILL.
 
-A frame over the wire's limit is never read: its body is not trusted to be a frame, and the
-stream is out of step after it. The engine that sent it is killed, and its cells are told why.
+An engine that speaks another engine protocol than this backend's is refused at its start.
+A frame over the wire's limit is never read on past: user code can write to its engine's
+socket, and a false length would swallow the real frames after it. The engine that sent it is
+killed, and its cells are told why (protocol/frames.py).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from codenode.backend.cgroups import Cgroups
 from codenode.backend.enginetype import EngineType
@@ -113,33 +115,37 @@ class Engine:
         self.forked = launched.forked
         self.pid = launched.process.pid
         self.started = self.last_activity = time.time()
-        reader, self._writer = await asyncio.open_unix_connection(sock=launched.sock)
+        stream, self._writer = await asyncio.open_unix_connection(sock=launched.sock)
+        reader = wire.AsyncFrameReader(stream)
         self._tasks = [asyncio.create_task(self._read_stderr())]
         try:
-            ready = await asyncio.wait_for(_read_frame(reader), self.type.start_timeout)
-        except (TimeoutError, asyncio.IncompleteReadError, wire.FrameError, OSError) as exc:
+            ready = await asyncio.wait_for(reader.read(), self.type.start_timeout)
+        except (TimeoutError, wire.FrameError, OSError) as exc:
             if isinstance(exc, TimeoutError):
                 reason = f"did not say ready within {self.type.start_timeout:g} s"
             elif isinstance(exc, wire.FrameError):
                 reason = f"sent a bad first frame: {exc}"
             else:
                 reason = "exited before saying ready"
-            await self._kill_group()
-            self._forget_cgroups()
-            await asyncio.sleep(0)  # let the stderr reader take the last lines
-            tail = self.stderr_tail()
-            self._cancel_tasks()
-            raise EngineStartError(self.type.name, reason, tail) from exc
-        if ready is None or ready.get("type") != "ready":
-            await self._kill_group()
-            self._forget_cgroups()
-            raise EngineStartError(self.type.name, "did not say ready", self.stderr_tail())
+            await self._refuse_start(reason, exc)
+        refusal = _refusal(ready)
+        if refusal is not None:
+            await self._refuse_start(refusal)
         self.state = "idle"
         self._tasks += [
             asyncio.create_task(self._read_engine(reader)),
             asyncio.create_task(self._wait_exit()),
         ]
         log.info("engine started: %s (%s) pid %s", self.id, self.type.name, self.pid)
+
+    async def _refuse_start(self, reason: str, cause: BaseException | None = None) -> NoReturn:
+        """Kill the process that failed to start; EngineStartError saying why."""
+        await self._kill_group()
+        self._forget_cgroups()
+        await asyncio.sleep(0)  # let the stderr reader take the last lines
+        tail = self.stderr_tail()
+        self._cancel_tasks()
+        raise EngineStartError(self.type.name, reason, tail) from cause
 
     async def stop(self) -> None:
         """Stop the process: ask it, then SIGTERM, then SIGKILL; return when it is gone."""
@@ -260,17 +266,17 @@ class Engine:
         except (ConnectionError, OSError):
             pass  # the exit watcher reports the death
 
-    async def _read_engine(self, reader: asyncio.StreamReader) -> None:
+    async def _read_engine(self, reader: wire.AsyncFrameReader) -> None:
         while True:
             try:
-                message = await _read_frame(reader)
-            except FrameTooLarge as exc:
+                message = await reader.read()
+            except wire.FrameTooLarge as exc:  # what follows may not be frames: read no more
                 await self._kill_for(f"it sent {exc}")
                 return
             except wire.FrameError as exc:  # its body was read: the stream is still in step
                 log.warning("engine %s sent a bad frame: %s", self.id, exc)
                 continue
-            except (asyncio.IncompleteReadError, ConnectionError):
+            except (ConnectionError, OSError):
                 return
             if message is None:
                 return
@@ -298,15 +304,19 @@ class Engine:
     def _route(self, message: Message) -> None:
         # An id that is no request's (user code can write to the engine's socket: a list, an
         # object) routes nowhere: everyone sees it, and the frontend judges it.
+        # The message is this reader's own, fresh from its frame: its id is rewritten in place.
         request_id = message.get("id")
-        route = self._routes.get(request_id) if isinstance(request_id, int) else None
+        engine_id = request_id if isinstance(request_id, int) else -1
+        route = self._routes.get(engine_id)
         if route is None:  # output between evaluations: everyone sees it
+            message["id"] = None
             for subscriber in self.subscribers:
-                subscriber.deliver({**message, "id": None})
+                subscriber.deliver(message)
             return
-        route.subscriber.deliver({**message, "id": route.client_id})
+        message["id"] = route.client_id
+        route.subscriber.deliver(message)
         if message.get("type") in FINAL_TYPES:
-            del self._routes[message["id"]]
+            del self._routes[engine_id]
             if route.op == "evaluate" and not any(
                 r.op == "evaluate" for r in self._routes.values()
             ):
@@ -340,26 +350,22 @@ class Engine:
         return info
 
 
-class FrameTooLarge(wire.FrameError):
-    """A frame over the limit: its body is not read, and the stream is out of step."""
-
-
-async def _read_frame(reader: asyncio.StreamReader) -> Message | None:
-    """The next message; None at end of stream. FrameError for a body that is not a message
-    (the stream is still in step), FrameTooLarge for a length over the limit (it is not)."""
-    try:
-        header = await reader.readexactly(wire.HEADER_BYTES)
-    except asyncio.IncompleteReadError as exc:
-        if not exc.partial:
-            return None
-        raise
-    length = int.from_bytes(header, "big")
-    if length > wire.MAX_FRAME_BYTES:
-        raise FrameTooLarge(
-            f"a message of {length:,} bytes, over the limit of"
-            f" {wire.MAX_FRAME_BYTES // (1024 * 1024)} MiB"
+def _refusal(ready: Message | None) -> str | None:
+    """Why an engine's first message does not let it start, or None: it must be a ready of
+    this backend's engine protocol."""
+    if ready is None:
+        return "exited before saying ready"
+    if ready.get("type") != "ready":
+        return "did not say ready"
+    spoken = ready.get("protocol")
+    if spoken != wire.PROTOCOL_VERSION:
+        return (
+            f"speaks engine protocol {spoken!r}, and this backend speaks"
+            f" {wire.PROTOCOL_VERSION}: give the engine this backend's version of Codenode"
+            " (its codenode.engine and codenode.protocol packages)"
         )
-    return wire.decode(await reader.readexactly(length))
+    problem = wire.MESSAGES.problem(ready)
+    return None if problem is None else f"sent a malformed ready message: {problem}"
 
 
 def _signal_group(pid: int, signum: int) -> None:

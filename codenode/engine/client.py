@@ -18,6 +18,7 @@ import subprocess
 import sys
 
 from codenode.protocol import engine as wire
+from codenode.protocol.evaluation import Evaluation
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -102,9 +103,28 @@ class EngineClient:
     def evaluate(
         self, code: str, on_message: Optional[Callable[[Message], None]] = None
     ) -> Message:
-        """Run code; its result message. on_message sees each message before the result."""
-        request_id = self.request("evaluate", code=code)
-        return self.wait_for(request_id, "result", on_message)
+        """Run code; its result, with out, err, in and display as Interpreter.evaluate has
+        them (see result). on_message sees each message before the result."""
+        return self.result(self.request("evaluate", code=code), code, on_message)
+
+    def result(
+        self,
+        request_id: Any,
+        code: str = "",
+        on_message: Optional[Callable[[Message], None]] = None,
+    ) -> Message:
+        """Read messages until the result of the evaluate request_id; the result with the
+        evaluation's output added up from the stream and display messages before it
+        (protocol.evaluation). EngineError if an error answers it instead."""
+        evaluation = Evaluation(request_id, code)
+
+        def seen(message: Message) -> None:
+            evaluation.add(message)
+            if on_message is not None:
+                on_message(message)
+
+        evaluation.add(self.wait_for(request_id, "result", seen))
+        return evaluation.result()
 
     def call(self, op: str, **fields: Any) -> Message:
         """complete, introspect, info or shutdown: the content of the reply."""

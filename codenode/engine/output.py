@@ -230,7 +230,8 @@ def fit(message: Dict[str, Any], limit: int) -> Dict[str, Any]:
     request_id, kind = message.get("id"), message.get("type")
     if kind == "result":
         counts = {k: message.get(k) for k in ("input_count", "cmd_count")}
-        return {"id": request_id, "type": kind, **counts, "in": "", "out": "", "err": note}
+        error = {"ename": "EngineError", "evalue": note.strip(), "traceback": note}
+        return {"id": request_id, "type": kind, **counts, "error": error}
     if kind == "reply":
         return {"id": request_id, "type": "error", "message": note.strip()}
     return {"id": request_id, "type": "stream", "name": "stderr", "text": note}

@@ -147,7 +147,14 @@ class EngineServer:
         self.coalescer.begin(self._current)
         result = self.interpreter.evaluate(request["code"], listener=self.coalescer.add)
         self.coalescer.flush()
-        message = {"id": self._current, "type": "result", **result}
+        # Not its in, out, err nor display: the parent sent the code, and has the output from
+        # the stream and display messages (docs/engine-protocol.md).
+        message = {
+            "id": self._current,
+            "type": "result",
+            "input_count": result["input_count"],
+            "cmd_count": result["cmd_count"],
+        }
         if self.interpreter.last_error is not None:
             message["error"] = self.interpreter.last_error
         self.connection.send(message)
@@ -170,14 +177,14 @@ class EngineServer:
         while True:
             try:
                 message = self.connection.reader.read()
-            except wire.FrameError as exc:
+            except wire.FrameError as exc:  # the reader stays in step (an oversized body skipped)
                 self.connection.send({"id": None, "type": "error", "message": str(exc)})
                 continue
             except OSError as exc:
                 parent_gone(exc)
             if message is None:
                 parent_gone()
-            problem = _check_request(message)
+            problem = wire.REQUESTS.problem(message)
             if problem is not None:
                 self.connection.send(
                     {"id": _request_id(message), "type": "error", "message": problem}
@@ -230,40 +237,6 @@ class EngineServer:
         }
 
 
-# The fields each op needs, with their types: anything else is answered with an error.
-_FIELDS: Dict[str, Dict[str, Any]] = {
-    "evaluate": {"code": str},
-    "complete": {"text": str},
-    "introspect": {"expr": str},
-    "input_reply": {"value": str},
-    "info": {},
-    "shutdown": {},
-}
-_OPTIONAL: Dict[str, Dict[str, Any]] = {
-    "complete": {"cursor": int},
-    "introspect": {"detail": int},
-}
-
-
 def _request_id(message: Message) -> Any:
     request_id = message.get("id")
     return request_id if isinstance(request_id, (str, int)) else None
-
-
-def _check_request(message: Message) -> Optional[str]:
-    """What is wrong with a request, or None if it can be served."""
-    op = message.get("op")
-    if op not in _FIELDS:
-        return "unknown op %r: expected one of %s" % (op, ", ".join(sorted(_FIELDS)))
-    if "id" not in message or isinstance(message["id"], bool):
-        return "request has no id"
-    if not isinstance(message["id"], (str, int)):
-        return "id must be a string or an integer"
-    for name, kind in _FIELDS[op].items():
-        if not isinstance(message.get(name), kind):
-            return "%s needs %r (%s)" % (op, name, kind.__name__)
-    for name, kind in _OPTIONAL.get(op, {}).items():
-        value = message.get(name)
-        if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
-            return "%s: %r must be %s" % (op, name, kind.__name__)
-    return None

@@ -57,10 +57,13 @@ def preload(names: List[str]) -> Dict[str, str]:
 
 def warm_up() -> None:
     """One throwaway evaluation of the engine's own, not user code: what an engine's first
-    evaluation would import lazily (ast, for one) is loaded once, here, for every engine."""
+    evaluation would import lazily (ast, for one) is loaded once, here, for every engine;
+    so is the check of requests, compiled from their definitions."""
     from codenode.engine.interpreter import Interpreter
+    from codenode.protocol import engine as wire
 
     Interpreter().evaluate("None")
+    wire.REQUESTS.compile()
 
 
 def thread_count() -> int:

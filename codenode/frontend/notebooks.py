@@ -1,9 +1,16 @@
 """The notebook model at work: cells in order, their edits, snapshots and revisions.
 
-Every change to a notebook goes through here, from the REST API and from the bus alike, so
-the rules hold everywhere: positions stay 0..n-1 without gaps, every change that alters the
-notebook is recorded as a revision (edits by one author in a short window extend one
-revision rather than making one per keystroke), and the search index follows.
+Every change to a notebook goes through here, from the REST API and from the bus alike
+(``codenode.frontend.edits`` for the edits of cells and titles), so the rules hold
+everywhere: positions stay 0..n-1 without gaps, every change that alters the notebook is
+recorded as a revision (edits by one author in a short window extend one revision rather than
+making one per keystroke), and the search index follows.
+
+A revision keeps what people write: the title, the engine type, and each cell's id, kind and
+source, not its outputs (they are the engine's, stored with their cells, and can be megabytes:
+copying them on every saved keystroke cost more than the edit). Restoring a revision
+(``replace``) so gives its title and cells, and each cell still in the notebook keeps the
+outputs it has now; a cell deleted since comes back without output.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import defer, selectinload
 
 from codenode.frontend import search
 from codenode.frontend.db import CELL_KINDS, Cell, Notebook, Revision
@@ -129,7 +136,7 @@ async def load(db: AsyncSession, notebook_id: str) -> Notebook:
 
 
 def snapshot(notebook: Notebook) -> dict[str, Any]:
-    """The whole notebook as plain data: what a revision keeps and what exports read.
+    """The whole notebook as plain data, outputs included: what exports read.
 
     The notebook's cells must be loaded (``load``).
     """
@@ -137,6 +144,37 @@ def snapshot(notebook: Notebook) -> dict[str, Any]:
         "title": notebook.title,
         "engine_type": notebook.engine_type,
         "cells": [cell_dict(cell) for cell in notebook.cells],
+    }
+
+
+def written(notebook: Notebook) -> dict[str, Any]:
+    """What a revision keeps of a notebook (cells loaded): title, engine type, and each
+    cell's id, kind and source; no outputs."""
+    return {
+        "title": notebook.title,
+        "engine_type": notebook.engine_type,
+        "cells": [{"id": c.id, "kind": c.kind, "source": c.source} for c in notebook.cells],
+    }
+
+
+async def read_written(db: AsyncSession, notebook_id: str) -> dict[str, Any]:
+    """``written`` read from the database, without loading a single output."""
+    head = (
+        await db.execute(
+            select(Notebook.title, Notebook.engine_type).where(Notebook.id == notebook_id)
+        )
+    ).first()
+    if head is None:
+        raise NotFound(f"no notebook {notebook_id!r}")
+    rows = await db.execute(
+        select(Cell.id, Cell.kind, Cell.source)
+        .where(Cell.notebook_id == notebook_id)
+        .order_by(Cell.position)
+    )
+    return {
+        "title": head.title,
+        "engine_type": head.engine_type,
+        "cells": [{"id": id_, "kind": kind, "source": source} for id_, kind, source in rows],
     }
 
 
@@ -298,20 +336,24 @@ async def delete_cell(db: AsyncSession, notebook_id: str, cell_id: str) -> None:
 
 
 async def replace(db: AsyncSession, notebook: Notebook, data: dict[str, Any]) -> Notebook:
-    """Give *notebook* (cells loaded) the title and cells of a ``snapshot``: its cells are
-    replaced by new rows, keeping the snapshot's cell ids. Not committed; the notebook comes
-    back loaded again."""
+    """Give *notebook* (cells loaded) the title and cells of a revision (``written``): its
+    cells are replaced by new rows, keeping the revision's cell ids. A cell still in the
+    notebook keeps its outputs and execution count as they are now; one that is not comes
+    back without (a revision keeps no outputs). Not committed; the notebook comes back loaded
+    again."""
+    now = {cell.id: (cell.outputs, cell.execution_count) for cell in notebook.cells}
     notebook.cells.clear()  # delete-orphan: the rows go at the flush
     await db.flush()
     notebook.title = str(data.get("title", notebook.title))
     for position, given in enumerate(data.get("cells", [])):
+        outputs, count = now.get(given.get("id") or "", ([], None))
         cell = Cell(
             notebook_id=notebook.id,
             position=position,
             kind=check_kind(given.get("kind", "code")),
             source=given.get("source", ""),
-            outputs=list(given.get("outputs") or []),
-            execution_count=given.get("execution_count"),
+            outputs=list(outputs),
+            execution_count=count,
         )
         # An id now taken elsewhere (only a copied notebook could do that) gets a fresh one.
         if given.get("id") and await db.get(Cell, given["id"]) is None:
@@ -343,23 +385,41 @@ async def changed(
     window: float = 60.0,
     force_new: bool = False,
 ) -> Revision:
-    """Record that *notebook* changed: a new revision, or the author's latest one extended if
-    it is younger than *window* seconds. The search index follows. The notebook's cells must be
-    loaded. Not committed."""
-    notebook.updated = datetime.now(UTC)
-    data = snapshot(notebook)
+    """Record that *notebook* changed, any part of it (its cells loaded): its search entries
+    are brought in step (only what differs is rewritten) and the change is recorded
+    (``record``). Not committed. An edit that knows what it changed calls ``record`` and
+    re-indexes that alone (``codenode.frontend.edits``)."""
     await search.index(db, notebook)
+    return await record(db, notebook.id, author_id, summary, window, force_new, written(notebook))
+
+
+async def record(
+    db: AsyncSession,
+    notebook_id: str,
+    author_id: int | None,
+    summary: str,
+    window: float = 60.0,
+    force_new: bool = False,
+    state: dict[str, Any] | None = None,
+) -> Revision:
+    """Record a change as a revision of the notebook as it stands now (*state*, from
+    ``written``, or read here): a new revision, or the author's latest one extended if it is
+    younger than *window* seconds. The notebook's ``updated`` time moves. Not committed."""
+    now = datetime.now(UTC)
+    await db.execute(update(Notebook).where(Notebook.id == notebook_id).values(updated=now))
+    data = state if state is not None else await read_written(db, notebook_id)
     latest = None
     if not force_new:
         latest = (
             await db.execute(
                 select(Revision)
-                .where(Revision.notebook_id == notebook.id)
+                .where(Revision.notebook_id == notebook_id)
                 .order_by(Revision.created.desc(), Revision.id.desc())
                 .limit(1)
+                .options(defer(Revision.snapshot))  # replaced, never read
             )
         ).scalar_one_or_none()
-    since = datetime.now(UTC) - timedelta(seconds=window)
+    since = now - timedelta(seconds=window)
     if (
         latest is not None
         and latest.author_id == author_id
@@ -372,7 +432,7 @@ async def changed(
         await db.flush()
         return latest
     revision = Revision(
-        notebook_id=notebook.id, author_id=author_id, summary=summary, snapshot=data
+        notebook_id=notebook_id, author_id=author_id, summary=summary, snapshot=data
     )
     db.add(revision)
     await db.flush()

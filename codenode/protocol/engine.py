@@ -1,107 +1,253 @@
-"""The engine wire: length-prefixed JSON frames over the socket the backend hands an engine.
+"""The engine wire: a parent (the backend) and one engine process, frames over a socket pair.
+
+Every message of the wire is defined here, once; ``REQUESTS`` and ``MESSAGES`` check them
+(generated from the definitions, see schema.py) and frames.py carries them.
+docs/engine-protocol.md tells the story.
+
+Requests (parent -> engine) carry an ``op`` and an ``id`` (a string or an integer) that the
+engine echoes in every message about them; messages (engine -> parent) carry a ``type``. The
+engine speaks first, with one ``Ready`` that says which ``PROTOCOL_VERSION`` it speaks: a
+backend refuses an engine that speaks another.
 
 Standard library only: the engine process imports this module, and it must run on any
-Python >= 3.9 that hosts the engine. docs/engine-protocol.md describes every message.
-
-A frame is a 4-byte big-endian unsigned length followed by that many bytes of UTF-8 JSON
-holding one object. Requests carry ``id`` and ``op``; replies carry the same ``id`` and a
-``type``. The engine speaks first, with one ``ready`` frame.
+Python >= 3.9 that hosts the engine (so Optional and Union, never ``X | None``, in the
+definitions: a Checker reads them at run time).
 """
 
 from __future__ import annotations
 
-import json
+from codenode.protocol.frames import (
+    HEADER_BYTES,
+    MAX_FRAME_BYTES,
+    AsyncFrameReader,
+    FrameDecoder,
+    FrameError,
+    FrameReader,
+    FrameTooLarge,
+    decode,
+    encode,
+)
+from codenode.protocol.schema import Checker
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Dict, Optional, Protocol
+    from typing import (
+        Any,
+        Dict,
+        List,
+        Literal,
+        NotRequired,
+        Optional,
+        TypeAlias,
+        TypedDict,
+        Union,
+    )
+else:
+    from codenode.protocol.schema import TypedDict
 
-    class Receiver(Protocol):
-        """What FrameReader reads from: a blocking socket (socket.socket or _socket.socket)."""
+__all__ = [
+    "CLOSED_ITS_DESCRIPTORS",
+    "HEADER_BYTES",
+    "MAX_FRAME_BYTES",
+    "MESSAGES",
+    "PROTOCOL_VERSION",
+    "REQUESTS",
+    "AsyncFrameReader",
+    "FrameDecoder",
+    "FrameError",
+    "FrameReader",
+    "FrameTooLarge",
+    "decode",
+    "encode",
+]
 
-        def recv(self, size: int, /) -> bytes: ...
-
-    Message = Dict[str, Any]
-
-PROTOCOL_VERSION = 1
-HEADER_BYTES = 4
-# Larger frames are refused (and skipped, so the stream stays in step): no request needs more.
-MAX_FRAME_BYTES = 64 * 1024 * 1024
+PROTOCOL_VERSION = 2
+"""1: the first. 2: a ``Result`` no longer repeats the cell's source and output."""
 
 CLOSED_ITS_DESCRIPTORS = 71
 """The exit code of an engine whose own code closed the engine's descriptors (its socket to the
 backend, its output pipes) with os.close or os.closerange: the backend says so in words."""
 
-# Requests (parent -> engine), by their "op".
-OPS = ("evaluate", "complete", "introspect", "input_reply", "info", "shutdown")
-# Messages (engine -> parent), by their "type".
-TYPES = ("ready", "stream", "display", "input_request", "result", "reply", "error")
+
+RequestId: TypeAlias = "Union[str, int]"
+"""A request's id, chosen by the parent; echoed in every message about the request."""
+MessageId: TypeAlias = "Optional[RequestId]"
+"""The id of the request a message is about; null for none (output between evaluations)."""
 
 
-class FrameError(Exception):
-    """A frame that is not one JSON object of acceptable size; the stream is still in step."""
+# -- requests (parent -> engine) ----------------------------------------------------------
 
 
-def encode(message: Message) -> bytes:
-    """One message as a frame, ready for ``sendall``."""
-    # default=repr: a value JSON cannot hold (from a rich repr, say) is sent as its repr.
-    text = json.dumps(message, ensure_ascii=False, separators=(",", ":"), default=repr)
-    body = text.encode("utf-8", "replace")  # a lone surrogate becomes "?"
-    return len(body).to_bytes(HEADER_BYTES, "big") + body
+class _Request(TypedDict):
+    id: RequestId
 
 
-def decode(body: bytes) -> Message:
-    """The message in a frame's body; FrameError if it is not a JSON object."""
-    try:
-        message = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise FrameError("frame is not UTF-8 JSON: %s" % exc) from exc
-    if not isinstance(message, dict):
-        raise FrameError("frame must hold a JSON object, not %s" % type(message).__name__)
-    return message
+class Evaluate(_Request):
+    """Run ``code``: answered by ``Stream``, ``Display`` and ``InputRequest`` while it runs,
+    then one ``Result``. Evaluations run one at a time, in the order they arrive."""
+
+    op: Literal["evaluate"]
+    code: str
 
 
-class FrameReader:
-    """Reads frames from a blocking socket, one message at a time."""
+class Complete(_Request):
+    """Completions of ``text`` at ``cursor`` (default: its end): a ``Reply`` holding a
+    ``Completion``, at once, also while code runs."""
 
-    def __init__(self, sock: Receiver) -> None:
-        self._sock = sock
-        self._buffer = bytearray()
+    op: Literal["complete"]
+    text: str
+    cursor: NotRequired[Optional[int]]
 
-    def read(self) -> Optional[Message]:
-        """The next message, None at end of stream; FrameError for a bad frame (skipped).
 
-        A socket timeout may interrupt a read; nothing is lost and the next read carries on.
-        """
-        if not self._fill_to(HEADER_BYTES):
-            return None
-        length = int.from_bytes(self._buffer[:HEADER_BYTES], "big")
-        if length > MAX_FRAME_BYTES:
-            del self._buffer[:HEADER_BYTES]
-            if not self._skip(length):
-                return None
-            raise FrameError(
-                "frame of %d bytes exceeds the limit of %d" % (length, MAX_FRAME_BYTES)
-            )
-        if not self._fill_to(HEADER_BYTES + length):
-            return None
-        body = bytes(self._buffer[HEADER_BYTES : HEADER_BYTES + length])
-        del self._buffer[: HEADER_BYTES + length]
-        return decode(body)
+class Introspect(_Request):
+    """What ``expr`` names, with its source if ``detail`` is 1: a ``Reply`` holding an
+    ``Introspection``, at once, also while code runs."""
 
-    def _fill_to(self, count: int) -> bool:
-        while len(self._buffer) < count:
-            chunk = self._sock.recv(65536)
-            if not chunk:
-                return False
-            self._buffer += chunk
-        return True
+    op: Literal["introspect"]
+    expr: str
+    detail: NotRequired[Optional[int]]
 
-    def _skip(self, count: int) -> bool:
-        while count > 0:
-            if not self._buffer and not self._fill_to(1):
-                return False
-            taken = min(count, len(self._buffer))
-            del self._buffer[:taken]
-            count -= taken
-        return True
+
+class InputReply(_Request):
+    """The line typed for the pending ``InputRequest`` (no newline); nothing answers it:
+    ``input()`` in the cell returns ``value``."""
+
+    op: Literal["input_reply"]
+    value: str
+
+
+class Info(_Request):
+    """What the engine is: a ``Reply`` holding an ``EngineInfo``."""
+
+    op: Literal["info"]
+
+
+class Shutdown(_Request):
+    """Exit: a ``Reply`` with empty content, then the engine exits with code 0."""
+
+    op: Literal["shutdown"]
+
+
+REQUESTS = Checker((Evaluate, Complete, Introspect, InputReply, Info, Shutdown), tag="op")
+"""The engine's check of what it is sent (fields it does not know are ignored)."""
+
+
+# -- messages (engine -> parent) ----------------------------------------------------------
+
+
+class Ready(TypedDict):
+    """Sent once, first, when the engine can take requests."""
+
+    type: Literal["ready"]
+    pid: int
+    protocol: int
+    language: str
+    language_version: str
+
+
+class Stream(TypedDict):
+    """Output of a running evaluation (``id: null`` between evaluations: a background
+    thread, a subprocess left running), coalesced to at most ~50 frames a second per stream.
+    Every character an evaluation writes comes in these, up to the output limits."""
+
+    type: Literal["stream"]
+    id: MessageId
+    name: Literal["stdout", "stderr"]
+    text: str
+
+
+class Display(TypedDict):
+    """Rich output of a running evaluation: MIME type -> text, base64 (images) or a JSON
+    document (application/json and the like)."""
+
+    type: Literal["display"]
+    id: MessageId
+    data: Dict[str, Union[str, Dict[str, Any], List[Any]]]
+
+
+class InputRequest(TypedDict):
+    """``input()`` or ``getpass()`` in the cell waits for an ``InputReply``."""
+
+    type: Literal["input_request"]
+    id: MessageId
+    prompt: str
+    password: bool
+
+
+class ErrorInfo(TypedDict):
+    """The exception that ended an evaluation; ``traceback`` as it was written to stderr."""
+
+    ename: str
+    evalue: str
+    traceback: NotRequired[str]
+
+
+class Result(TypedDict):
+    """The evaluation finished. ``Interpreter.evaluate``'s dict without what the parent has
+    already: its ``in`` (the request's code), ``out`` and ``err`` (the ``Stream`` messages)
+    and ``display`` (the ``Display`` messages). ``error`` when an exception ended it."""
+
+    type: Literal["result"]
+    id: MessageId
+    input_count: int
+    cmd_count: int
+    error: NotRequired[Optional[ErrorInfo]]
+
+
+class Reply(TypedDict):
+    """The answer to ``complete``, ``introspect``, ``info`` or ``shutdown``: the request's
+    ``op`` and its answer, nested (an introspection has a "type" of its own)."""
+
+    type: Literal["reply"]
+    id: MessageId
+    op: str
+    content: Dict[str, Any]
+
+
+class Error(TypedDict):
+    """A request that could not be understood or answered; the engine carries on.
+    ``id`` is null when the frame could not be read."""
+
+    type: Literal["error"]
+    id: MessageId
+    message: str
+
+
+MESSAGES = Checker((Ready, Stream, Display, InputRequest, Result, Reply, Error), tag="type")
+"""The check of what an engine sends (fields it does not know are ignored)."""
+
+
+# -- what replies hold ----------------------------------------------------------------------
+
+
+class Completion(TypedDict):
+    """A ``complete`` reply's content: ``text[cursor_start:cursor_end]`` is what each
+    match replaces."""
+
+    matches: List[str]
+    cursor_start: int
+    cursor_end: int
+
+
+class Introspection(TypedDict):
+    """An ``introspect`` reply's content; null where unknown, ``source`` only with detail 1."""
+
+    found: bool
+    name: str
+    type: Optional[str]
+    signature: Optional[str]
+    doc: Optional[str]
+    file: Optional[str]
+    source: Optional[str]
+
+
+class EngineInfo(TypedDict):
+    """An ``info`` reply's content."""
+
+    language: str
+    language_version: str
+    implementation: str
+    pid: int
+    protocol: int
+    codenode_version: str
+    executable: str

@@ -16,6 +16,7 @@ from websockets.sync.client import ClientConnection
 
 from codenode.backend.cgroups import Cgroups
 from codenode.backend.enginetype import Limits
+from codenode.protocol.evaluation import Evaluation
 from tests.backend.conftest import (
     TEMPLATED,
     TOKEN,
@@ -38,6 +39,13 @@ def receive(ws: ClientConnection, timeout: float = 20) -> dict[str, Any]:
     return dict(json.loads(ws.recv(timeout=timeout)))
 
 
+def attach(ws: ClientConnection) -> dict[str, Any]:
+    """The first two messages of a new bus client: the hello, then the engine's state."""
+    hello = receive(ws)
+    assert hello["type"] == "hello", hello
+    return receive(ws)
+
+
 def until(ws: ClientConnection, predicate: Any, seen: list[dict[str, Any]] | None = None) -> Any:
     while True:
         message = receive(ws)
@@ -45,6 +53,20 @@ def until(ws: ClientConnection, predicate: Any, seen: list[dict[str, Any]] | Non
             seen.append(message)
         if predicate(message):
             return message
+
+
+def result_of(
+    ws: ClientConnection, request_id: Any = 1, seen: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """The result of the evaluate request_id, its output added up from the stream messages
+    before it (a result on the wire holds none); every message read is added to seen."""
+    evaluation = Evaluation(request_id)
+    while True:
+        message = receive(ws)
+        if seen is not None:
+            seen.append(message)
+        if evaluation.add(message):
+            return evaluation.result()
 
 
 def alive(pid: int) -> bool:
@@ -120,11 +142,13 @@ def test_evaluate_streams_over_the_bus_and_state_follows(backend: Backend) -> No
     engine = backend.start_engine()
     assert engine["state"] == "idle" and engine["type"] == "python"
     with backend.bus(engine["id"]) as ws:
+        assert receive(ws) == {"type": "hello", "protocol": 1}  # the bus's version, first
         assert receive(ws) == {"type": "state", "state": "idle"}
         ws.send(json.dumps({"id": "a", "op": "evaluate", "code": "print('hi')\n2+2"}))
         seen: list[dict[str, Any]] = []
-        result = until(ws, lambda m: m.get("type") == "result", seen)
+        result = result_of(ws, "a", seen)
         assert result["id"] == "a" and result["out"] == "hi\n4\n"
+        assert set(seen[-1]) == {"id", "type", "input_count", "cmd_count"}, seen[-1]
         assert {"type": "state", "state": "busy"} in seen
         streamed = [m for m in seen if m.get("type") == "stream"]
         assert "".join(m["text"] for m in streamed) == "hi\n4\n"
@@ -141,11 +165,11 @@ def test_evaluate_streams_over_the_bus_and_state_follows(backend: Backend) -> No
 def test_two_clients_share_an_engine_each_with_its_own_replies(backend: Backend) -> None:
     engine = backend.start_engine()
     with backend.bus(engine["id"]) as first, backend.bus(engine["id"]) as second:
-        receive(first), receive(second)
+        attach(first), attach(second)
         first.send(json.dumps({"id": 1, "op": "evaluate", "code": "x = 'from first'"}))
-        until(first, lambda m: m.get("type") == "result")
+        result_of(first)
         second.send(json.dumps({"id": 1, "op": "evaluate", "code": "x"}))
-        result = until(second, lambda m: m.get("type") == "result")
+        result = result_of(second)
         assert result["out"] == "'from first'\n"
         # The first client saw the state changes of the second's request, not its result.
         seen: list[dict[str, Any]] = []
@@ -156,17 +180,23 @@ def test_two_clients_share_an_engine_each_with_its_own_replies(backend: Backend)
 def test_malformed_bus_messages_get_errors(backend: Backend) -> None:
     engine = backend.start_engine()
     with backend.bus(engine["id"]) as ws:
-        receive(ws)
+        attach(ws)
         ws.send("not json")
         assert receive(ws)["type"] == "error"
         ws.send(json.dumps({"id": 1, "op": "evaluate"}))
-        assert receive(ws) == {"id": 1, "type": "error", "message": "evaluate needs 'code' (str)"}
+        assert receive(ws) == {
+            "id": 1,
+            "type": "error",
+            "message": "evaluate needs 'code' (a string)",
+        }
+        ws.send(json.dumps({"id": 4, "op": "evaluate", "code": "1", "shell": "rm -rf /"}))
+        assert receive(ws)["message"] == "evaluate: unexpected fields ['shell']"
         ws.send(json.dumps({"id": 2, "op": "rm -rf"}))
         assert "unknown op" in receive(ws)["message"]
         ws.send(json.dumps([1, 2]))
         assert receive(ws)["message"] == "a message must be a JSON object"
         ws.send(json.dumps({"id": 3, "op": "evaluate", "code": "'ok'"}))
-        assert until(ws, lambda m: m.get("type") == "result")["out"] == "'ok'\n"
+        assert result_of(ws, 3)["out"] == "'ok'\n"
 
 
 def test_input_request_and_reply_over_the_bus(backend: Backend) -> None:
@@ -176,7 +206,7 @@ def test_input_request_and_reply_over_the_bus(backend: Backend) -> None:
         asked = until(ws, lambda m: m.get("type") == "input_request")
         assert asked["id"] == 1 and asked["prompt"] == "Who? "
         ws.send(json.dumps({"id": 9, "op": "input_reply", "value": "Ada"}))
-        assert until(ws, lambda m: m.get("type") == "result")["out"] == "Who? Ada\nhi Ada\n"
+        assert result_of(ws)["out"] == "Who? Ada\nhi Ada\n"
 
 
 def test_interrupt_restart_and_stop(backend: Backend) -> None:
@@ -187,7 +217,7 @@ def test_interrupt_restart_and_stop(backend: Backend) -> None:
         until(ws, lambda m: m.get("state") == "busy")
         assert backend.http.get(f"/engines/{engine_id}").json()["state"] == "busy"
         assert backend.http.post(f"/engines/{engine_id}/interrupt").status_code == 202
-        result = until(ws, lambda m: m.get("type") == "result")
+        result = result_of(ws)
         assert result["err"].endswith("KeyboardInterrupt\n")
     restarted = backend.http.post(f"/engines/{engine_id}/restart")
     assert restarted.status_code == 200
@@ -195,7 +225,7 @@ def test_interrupt_restart_and_stop(backend: Backend) -> None:
     assert wait_gone(pid)
     with backend.bus(engine_id) as ws:
         ws.send(json.dumps({"id": 1, "op": "evaluate", "code": "x"}))
-        assert "NameError" in until(ws, lambda m: m.get("type") == "result")["err"]
+        assert "NameError" in result_of(ws)["err"]
     new_pid = restarted.json()["pid"]
     assert backend.http.delete(f"/engines/{engine_id}").status_code == 204
     assert not alive(new_pid)
@@ -253,7 +283,7 @@ def test_engine_dying_mid_evaluate_is_reported(backend: Backend) -> None:
 def test_engine_killed_by_a_signal_is_explained(backend: Backend) -> None:
     engine = backend.start_engine()
     with backend.bus(engine["id"]) as ws:
-        receive(ws)
+        attach(ws)
         os.kill(engine["pid"], signal.SIGKILL)
         dead = until(ws, lambda m: m.get("state") == "dead")
     assert dead["signal"] == "SIGKILL"
@@ -272,7 +302,7 @@ def test_memory_limit_is_enforced_and_explained(backend: Backend, plugins: Path)
             assert dead["reason"] == "killed: memory limit of 300 MB exceeded"
             assert dead["signal"] == "SIGKILL"
         else:  # address-space limit: the allocation fails, the engine lives on
-            result = until(ws, lambda m: m.get("type") == "result")
+            result = result_of(ws)
             assert result["err"].endswith("MemoryError\n")
     assert backend.http.get("/health").json()["status"] == "ok"
 
@@ -294,10 +324,10 @@ def test_fork_bomb_is_stopped_by_the_process_limit(backend: Backend, plugins: Pa
     )
     with backend.bus(engine["id"]) as ws:
         ws.send(json.dumps({"id": 1, "op": "evaluate", "code": bomb}))
-        result = until(ws, lambda m: m.get("type") == "result")
+        result = result_of(ws)
         assert "BlockingIOError" in result["err"] or "Resource temporarily" in result["err"]
         ws.send(json.dumps({"id": 2, "op": "evaluate", "code": "len(children) < 20"}))
-        assert until(ws, lambda m: m.get("type") == "result")["out"] == "True\n"
+        assert result_of(ws, 2)["out"] == "True\n"
     assert backend.http.delete(f"/engines/{engine['id']}").status_code == 204
     assert backend.http.get("/health").json()["status"] == "ok"
 
@@ -310,7 +340,7 @@ def test_flooding_engine_is_capped(backend: Backend, plugins: Path) -> None:
         until(ws, lambda m: m.get("state") == "busy")
         time.sleep(1)
         backend.http.post(f"/engines/{engine['id']}/interrupt")
-        result = until(ws, lambda m: m.get("type") == "result")
+        result = result_of(ws)
         assert len(result["out"]) == 100000
         assert "output limit of 100000 characters" in result["err"]
 

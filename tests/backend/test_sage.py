@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from codenode.protocol.evaluation import Evaluation
 from tests.backend.conftest import ROOT, Backend, start_backend
 
 SAGE_PLUGIN = ROOT / "plugins" / "sage.py"
@@ -47,10 +48,10 @@ def sage_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
 def evaluate(backend: Backend, engine_id: str, code: str) -> dict[str, Any]:
     with backend.bus(engine_id) as ws:
         ws.send(json.dumps({"id": 1, "op": "evaluate", "code": code}))
-        while True:
-            message = json.loads(ws.recv(timeout=120))
-            if message.get("type") == "result":
-                return dict(message)
+        evaluation = Evaluation(1, code)
+        while not evaluation.add(json.loads(ws.recv(timeout=120))):
+            pass
+        return evaluation.result()
 
 
 @pytest.mark.timeout(180)

@@ -24,6 +24,7 @@ import pytest
 
 from codenode.backend.sandboxes import codenode_package
 from codenode.protocol import engine as wire
+from codenode.protocol.evaluation import Evaluation
 from tests.backend.conftest import ROOT, TOKEN, Backend, python_plugin, start_backend
 from tests.backend.test_backend import declare, how_engines_start
 from tests.backend.test_templates import evaluate as run
@@ -427,8 +428,10 @@ def test_an_ordinary_users_sandbox_is_made_with_a_user_namespace(open_folder: Pa
             "_ = open('mine.txt', 'w').write('x')\nprint(repr(facts))"
         )
         ours.sendall(wire.encode({"id": 1, "op": "evaluate", "code": code}))
-        while (message := reader.read())["type"] != "result":
+        evaluation = Evaluation(1, code)
+        while not evaluation.add(reader.read()):
             pass
+        message = evaluation.result()
         assert message["err"] == "", message
         uid, cwd, pids, sees_secret, capabilities = ast.literal_eval(message["out"])
         assert (uid, cwd, pids, sees_secret) == (1000, "/workspace", ["1", "2"], False)

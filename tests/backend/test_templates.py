@@ -19,7 +19,7 @@ import pytest
 
 from codenode.backend.enginetype import Limits
 from tests.backend.conftest import ENGINES, ROOT, Backend, outer_pid, parent_of, python_plugin
-from tests.backend.test_backend import alive, cgroup_has, declare, until, wait_gone
+from tests.backend.test_backend import alive, cgroup_has, declare, result_of, until, wait_gone
 from tests.faults.test_leaks import open_fds, rss_kib
 
 PRELOAD = ["decimal", "xml.dom.minidom", "numpy"]
@@ -41,7 +41,7 @@ def plugins(tmp_path: Path) -> Path:
 def evaluate(backend: Backend, engine_id: str, code: str) -> dict[str, Any]:
     with backend.bus(engine_id) as ws:
         ws.send(json.dumps({"id": 1, "op": "evaluate", "code": code}))
-        return dict(until(ws, lambda m: m.get("type") == "result"))
+        return result_of(ws)
 
 
 def value(backend: Backend, engine_id: str, code: str) -> Any:
@@ -139,7 +139,7 @@ def test_interrupt_and_completion_while_busy(backend: Backend) -> None:
         reply = until(ws, lambda m: m.get("id") == 2)
         assert reply["type"] == "reply" and "os" in reply["content"]["matches"], reply
         assert backend.http.post(f"/engines/{engine['id']}/interrupt").status_code == 202
-        result = until(ws, lambda m: m.get("type") == "result")
+        result = result_of(ws)
         assert result["err"].endswith("KeyboardInterrupt\n")
 
 

@@ -41,8 +41,9 @@ def test_backend_serves_https_and_wss(tmp_path: Path) -> None:
         headers = {"Authorization": f"Bearer {TOKEN}"}
         with connect(url, additional_headers=headers, ssl=context) as ws:
             ws.send(json.dumps({"id": 1, "op": "evaluate", "code": "6*7"}))
-            while (message := json.loads(ws.recv(timeout=20)))["type"] != "result":
-                pass
-            assert message["out"] == "42\n"
+            seen = [json.loads(ws.recv(timeout=20))]
+            while seen[-1]["type"] != "result":
+                seen.append(json.loads(ws.recv(timeout=20)))
+            assert [m["text"] for m in seen if m["type"] == "stream"] == ["42\n"]
     finally:
         backend.close()

@@ -8,9 +8,11 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+# The engine's wire in codenode/protocol: its messages, their checks, its frames.
+ENGINE_WIRE = ("engine.py", "schema.py", "checks.py", "frames.py", "evaluation.py")
 ENGINE_FILES = [
     *sorted((ROOT / "codenode" / "engine").glob("*.py")),
-    ROOT / "codenode" / "protocol" / "engine.py",
+    *(ROOT / "codenode" / "protocol" / name for name in ENGINE_WIRE),
 ]
 OPTIONAL = {"jedi", "matplotlib"}  # used when the hosting Python has them, imported lazily
 

@@ -69,14 +69,27 @@ def test_in_process_the_result_fits_in_a_frame(code: str) -> None:
     assert "output limit of 32 MiB reached" in result["err"]
 
 
+def recording(engine: EngineClient) -> list[int]:
+    """The size of every frame the engine sends from now on (its results included)."""
+    sizes: list[int] = []
+    receive = engine.receive
+
+    def receive_and_measure() -> dict[str, Any]:
+        message = receive()
+        sizes.append(frame_bytes(message))
+        return message
+
+    engine.receive = receive_and_measure  # type: ignore[method-assign]
+    return sizes
+
+
 @pytest.mark.parametrize("code", [EMOJI, CONTROL], ids=["emoji", "control"])
 def test_every_frame_of_a_huge_print_fits_and_the_engine_goes_on(code: str) -> None:
     with EngineClient(timeout=20) as engine:
-        sizes: list[int] = []
+        sizes = recording(engine)
         started = time.monotonic()
-        result = engine.evaluate(code, lambda m: sizes.append(frame_bytes(m)))
+        result = engine.evaluate(code)
         took = time.monotonic() - started
-        sizes.append(frame_bytes(result))
         assert max(sizes) <= wire.MAX_FRAME_BYTES
         assert result["out"] and "output limit of 32 MiB reached" in result["err"]
         assert json_bytes(result["out"]) <= DEFAULT_OUTPUT_BYTES
@@ -86,19 +99,17 @@ def test_every_frame_of_a_huge_print_fits_and_the_engine_goes_on(code: str) -> N
 
 def test_a_huge_traceback_and_a_huge_cell_still_fit() -> None:
     with EngineClient(timeout=20) as engine:
-        sizes: list[int] = []
-        raised = engine.evaluate(
-            "raise ValueError('\\x01' * 12_000_000)", lambda m: sizes.append(frame_bytes(m))
-        )
-        sizes.append(frame_bytes(raised))
+        sizes = recording(engine)
+        raised = engine.evaluate("raise ValueError('\\x01' * 12_000_000)")
         assert max(sizes) <= wire.MAX_FRAME_BYTES
         assert raised["error"]["ename"] == "ValueError"
-        # The cell's own text (54 MB as JSON) is repeated in the result, with 20 MB of output.
+        assert "frame limit" in raised["error"]["evalue"] + raised["error"]["traceback"]
+        # A huge cell (54 MB as JSON) printing 20 MB: its result no longer repeats either
+        # (engine protocol 2), so nothing needs cutting.
         code = "print('x' * 20_000_000)  # " + "\x01" * 9_000_000
-        sizes = []
-        result = engine.evaluate(code, lambda m: sizes.append(frame_bytes(m)))
-        sizes.append(frame_bytes(result))
+        del sizes[:]
+        result = engine.evaluate(code)
         assert max(sizes) <= wire.MAX_FRAME_BYTES
-        assert result["in"].startswith("print('x' * 20_000_000)")
-        assert "frame limit" in result["in"] + result["out"] + result["err"]
+        assert sizes[-1] < 100  # the result frame: its counts and id
+        assert result["in"] == code and result["out"] == "x" * 20_000_000  # and the limit
         assert engine.evaluate("1+1")["out"] == "2\n"

@@ -106,11 +106,21 @@ def test_many_prints_are_coalesced_and_complete(engine: EngineClient) -> None:
     assert len([m for m in messages if m["type"] == "stream"]) < 200
 
 
+def test_a_result_on_the_wire_holds_no_source_nor_output(engine: EngineClient) -> None:
+    request = engine.request("evaluate", code="print('hi')\n1/0")
+    seen: list[dict[str, Any]] = []
+    result = engine.wait_for(request, "result", seen.append)
+    error = result.pop("error")
+    assert result == {"id": request, "type": "result", "input_count": 1, "cmd_count": 1}
+    assert error["ename"] == "ZeroDivisionError"
+    assert streamed(seen) == "hi\n" and streamed(seen, "stderr") == error["traceback"]
+
+
 def test_interrupt_stops_a_busy_loop_and_the_engine_goes_on(engine: EngineClient) -> None:
     request = engine.request("evaluate", code="while True: pass")
     time.sleep(0.3)
     engine.interrupt()
-    result = engine.wait_for(request, "result")
+    result = engine.result(request)
     assert result["err"].endswith("KeyboardInterrupt\n")
     assert "codenode" not in result["err"]
     assert engine.evaluate("1+1")["out"] == "2\n"
@@ -161,7 +171,7 @@ def test_input_round_trip(engine: EngineClient) -> None:
         asked = engine.receive()
     assert asked == {"id": request, "type": "input_request", "prompt": "Who? ", "password": False}
     engine.send({"id": 99, "op": "input_reply", "value": "Ada"})
-    result = engine.wait_for(request, "result")
+    result = engine.result(request)
     assert result["out"] == "Who? Ada\nhi Ada\n"
 
 
@@ -194,9 +204,8 @@ def test_flood_is_capped_and_engine_memory_stays_bounded() -> None:
         time.sleep(2)  # as much again is written and dropped, at least
         during = rss_kib(engine.pid)
         engine.interrupt()
-        result = engine.wait_for(request, "result", count)
-        assert len(result["out"]) == 2_000_000
-        assert streamed_chars == 2_000_000
+        result = engine.result(request, on_message=count)
+        assert streamed_chars == 2_000_000  # every character up to the limit, not one more
         assert "output limit of 2000000 characters reached" in result["err"]
         assert during - before < 40_000  # KiB: the dropped output is not kept
         assert engine.evaluate("'alive'")["out"] == "'alive'\n"
@@ -215,9 +224,9 @@ def test_malformed_frames_get_an_error_and_no_crash(engine: EngineClient) -> Non
         "input_reply, introspect, shutdown",
     }
     engine.send({"id": 8, "op": "evaluate", "code": 42})
-    assert engine.receive()["message"] == "evaluate needs 'code' (str)"
+    assert engine.receive()["message"] == "evaluate: 'code' must be a string, not an integer"
     engine.send({"op": "info"})
-    assert engine.receive()["message"] == "request has no id"
+    assert engine.receive()["message"] == "info needs 'id' (a string or an integer)"
     assert engine.evaluate("'still here'")["out"] == "'still here'\n"
 
 
@@ -230,7 +239,8 @@ def test_oversized_frame_is_skipped(engine: EngineClient) -> None:
         part = chunk[: size - sent]
         engine.send_raw(part)
         sent += len(part)
-    assert "exceeds the limit" in engine.receive()["message"]
+    said = engine.receive()["message"]
+    assert said == f"a message of {size:,} bytes, over the limit of 64 MiB", said
     assert engine.evaluate("5")["out"] == "5\n"
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from codenode.protocol import engine as wire
+from codenode.protocol.evaluation import Evaluation
 
 
 class Template:
@@ -83,11 +84,12 @@ class Engine:
     def evaluate(self, code: str) -> dict[str, Any]:
         self.ids += 1
         self.sock.sendall(wire.encode({"id": self.ids, "op": "evaluate", "code": code}))
+        evaluation = Evaluation(self.ids, code)
         while True:
             message = self.reader.read()
             assert message is not None
-            if message.get("type") == "result" and message.get("id") == self.ids:
-                return message
+            if evaluation.add(message):
+                return evaluation.result()
 
     def close(self) -> None:
         self.sock.close()

@@ -18,8 +18,9 @@ from typing import Any
 import pytest
 from websockets.sync.client import ClientConnection, connect
 
+from codenode.protocol.evaluation import Evaluation
 from tests.backend.conftest import TOKEN, Backend, script_plugin
-from tests.backend.test_backend import declare, until
+from tests.backend.test_backend import declare, result_of
 
 
 def bus(backend: Backend, engine_id: str) -> ClientConnection:
@@ -29,14 +30,16 @@ def bus(backend: Backend, engine_id: str) -> ClientConnection:
 
 
 def evaluate(backend: Backend, engine_id: str, code: str, timeout: float = 20) -> dict[str, Any]:
-    """The result of code (or the error, or the engine's death, that ends it)."""
+    """The result of code with its output (or the error, or the engine's death, that ends
+    it)."""
     with bus(backend, engine_id) as ws:
         ws.send(json.dumps({"id": 1, "op": "evaluate", "code": code}))
         deadline = time.monotonic() + timeout
+        evaluation = Evaluation(1, code)
         while True:
             message = json.loads(ws.recv(timeout=max(0.1, deadline - time.monotonic())))
-            if message.get("id") == 1 and message.get("type") in ("result", "error"):
-                return dict(message)
+            if evaluation.add(message):
+                return evaluation.result()
 
 
 class Watch:
@@ -66,9 +69,7 @@ class Watch:
                 started = time.monotonic()
                 try:
                     ws.send(json.dumps({"id": request, "op": "evaluate", "code": "1+1"}))
-                    result = until(
-                        ws, lambda m, r=request: m.get("id") == r and m["type"] == "result"
-                    )
+                    result = result_of(ws, request)
                     if result.get("out") != "2\n":
                         self.failures.append(repr(result))
                     self.evaluations.append(time.monotonic() - started)

@@ -63,15 +63,11 @@ def test_a_lost_backend_is_reported_and_another_takes_the_next_evaluate(
 
 
 def test_kill_9_of_the_frontend_loses_at_most_the_last_second_of_output(
-    database_url: str, live_backend: Backend, tmp_path: Path, request: pytest.FixtureRequest
+    database_url: str, live_backend: Backend, tmp_path: Path
 ) -> None:
     """Outputs are stored every half second while a cell runs: a kill -9 loses what came
     after the last write. The kill comes once the database shows the cell's output being
     stored (on a loaded machine a write may take longer than the line count alone allows)."""
-    if database_url.startswith("postgresql"):  # known bug, to fix first (closing note, stop 21)
-        request.applymarker(
-            pytest.mark.xfail(reason="PostgreSQL: a running cell's output is at times not stored")
-        )
     register_backend(database_url, "local", live_backend.url, TOKEN)
     live = started(tmp_path, database_url)
     try:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from codenode.frontend.bus import engine_messages
+from codenode.protocol import backend
 from tests.frontend.live import LiveFrontend
 from tests.frontend.test_bus import opened, run, text_of
 
@@ -80,9 +81,19 @@ def test_a_malformed_message_naming_nothing_is_dropped(frontend: LiveFrontend) -
         ({"type": "display", "id": 1, "data": []}, "'data'"),
         ({"type": "display", "id": True, "data": {}}, "'id'"),
         ({"type": "state", "state": "idle", "reason": 3}, "'reason'"),
-        ({"type": "reply", "id": 1, "content": "x"}, "'content'"),
+        ({"type": "state", "state": "asleep"}, "'state'"),
+        ({"type": "result", "id": 1, "cmd_count": 1}, "'input_count'"),
+        ({"type": "reply", "id": 1, "op": "complete", "content": "x"}, "'content'"),
+        ({"type": "stream", "id": 1, "name": "stdout"}, "'text'"),
+        ({"type": "ready", "id": 1}, "unknown type 'ready'"),
         (
-            {"type": "result", "id": 1, "error": {"ename": "E", "evalue": "v", "traceback": 1}},
+            {
+                "type": "result",
+                "id": 1,
+                "input_count": 1,
+                "cmd_count": 1,
+                "error": {"ename": "E", "evalue": "v", "traceback": 1},
+            },
             "traceback",
         ),
     ],
@@ -96,11 +107,28 @@ def test_what_engines_really_send_passes() -> None:
     for message in (
         {"type": "stream", "id": 1, "name": "stdout", "text": "4\n"},
         {"type": "display", "id": 1, "data": {"text/plain": "x", "image/png": "AAAA"}},
-        {"type": "result", "id": 1, "input_count": 3, "error": None},
-        {"type": "result", "id": 1, "error": {"ename": "E", "evalue": "v", "traceback": "t"}},
+        {"type": "result", "id": 1, "input_count": 3, "cmd_count": 1, "error": None},
+        {
+            "type": "result",
+            "id": 1,
+            "input_count": 3,
+            "cmd_count": 0,
+            "error": {"ename": "E", "evalue": "v", "traceback": "t"},
+        },
+        {"type": "hello", "protocol": backend.VERSION},
         {"type": "state", "state": "dead", "reason": "exited with code 3"},
         {"type": "reply", "id": 2, "op": "complete", "content": {"matches": []}},
         {"type": "error", "id": None, "message": "bad frame"},
         {"type": "input_request", "id": 1, "prompt": "? ", "password": False},
     ):
         assert engine_messages.problem(message) is None, message
+
+
+def test_a_backend_of_another_bus_protocol_is_refused_saying_both() -> None:
+    assert engine_messages.refusal({"type": "hello", "protocol": backend.VERSION}) is None
+    assert engine_messages.refusal({"type": "hello", "protocol": backend.VERSION + 1}) == (
+        f"the backend speaks engine bus protocol {backend.VERSION + 1}, and this frontend"
+        f" speaks {backend.VERSION}: run the same version of Codenode on both"
+    )
+    older = engine_messages.refusal({"type": "state", "state": "idle"})
+    assert older is not None and "says no engine bus protocol version" in older

@@ -1,4 +1,5 @@
-"""REST routes: a notebook's cells (insert, edit, move, delete), as the bus edits them.
+"""REST routes: a notebook's cells (insert, edit, move, delete), applied as the bus applies
+them (``codenode.frontend.edits``: the same locking, revision summaries and events).
 
 Summaries number cells from 1, as people count them; positions in requests and answers
 count from 0.
@@ -11,11 +12,12 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from codenode.frontend import events, notebooks
-from codenode.frontend.access import Db, Writer
-from codenode.frontend.api.changes import save
+from codenode.frontend import edits, notebooks
+from codenode.frontend.access import Db, NotebookAccess, Writer
 from codenode.frontend.bus.protocol import MAX_SOURCE
+from codenode.frontend.config import FrontendConfig
 from codenode.frontend.db import Cell
+from codenode.frontend.edits import Change, Editor
 
 router = APIRouter(tags=["cells"])
 
@@ -46,16 +48,28 @@ def placed(cell: Cell) -> dict[str, Any]:
     return {**notebooks.cell_dict(cell), "position": cell.position}
 
 
+def _editor(request: Request, access: NotebookAccess) -> Editor:
+    config: FrontendConfig = request.app.state.config
+    author = access.user.id if access.user is not None else None
+    return Editor(access.notebook.id, author, config.revision_window_seconds)
+
+
+async def _tell(request: Request, notebook_id: str, change: Change) -> Cell | None:
+    """The open tabs are told of the change if it was saved; the cell it touched."""
+    if change.saved:
+        await request.app.state.hub.notify(notebook_id, change.event)
+    return change.cell
+
+
 @router.post("/notebooks/{notebook_id}/cells", status_code=201)
 async def insert_cell(
     request: Request, notebook_id: str, body: NewCell, access: Writer, db: Db
 ) -> dict[str, Any]:
     """A new cell; 400 for an unknown kind."""
-    notebooks.check_kind(body.kind)
-    await notebooks.lock(db, notebook_id)
-    cell = await notebooks.insert_cell(db, notebook_id, body.position, body.kind, body.source)
-    await save(request, db, access, f"inserted a {cell.kind} cell at {cell.position + 1}")
-    await request.app.state.hub.notify(notebook_id, events.cell_inserted(cell))
+    editor = _editor(request, access)
+    change = await edits.insert_cell(db, editor, body.position, body.kind, body.source)
+    cell = await _tell(request, notebook_id, change)
+    assert cell is not None
     return placed(cell)
 
 
@@ -64,20 +78,10 @@ async def update_cell(
     request: Request, notebook_id: str, cell_id: str, body: CellChange, access: Writer, db: Db
 ) -> dict[str, Any]:
     """Change a cell's source and/or kind; fields left out stay as they are."""
-    if body.kind is not None:
-        notebooks.check_kind(body.kind)
-    await notebooks.lock(db, notebook_id)
-    cell = await notebooks.get_cell(db, notebook_id, cell_id)
-    said = []
-    if body.kind is not None and body.kind != cell.kind:
-        said.append(f"made cell {cell.position + 1} a {body.kind} cell")
-    if body.source is not None and body.source != cell.source:
-        said.append(f"edited cell {cell.position + 1}")
-    if not said:
-        return placed(cell)
-    cell = await notebooks.update_cell(db, notebook_id, cell_id, body.source, body.kind)
-    await save(request, db, access, "; ".join(said))
-    await request.app.state.hub.notify(notebook_id, events.cell_updated(cell))
+    editor = _editor(request, access)
+    change = await edits.update_cell(db, editor, cell_id, body.source, body.kind)
+    cell = await _tell(request, notebook_id, change)
+    assert cell is not None
     return placed(cell)
 
 
@@ -86,14 +90,9 @@ async def move_cell(
     request: Request, notebook_id: str, cell_id: str, body: CellMove, access: Writer, db: Db
 ) -> dict[str, Any]:
     """Move a cell; the others close ranks."""
-    await notebooks.lock(db, notebook_id)
-    cell = await notebooks.get_cell(db, notebook_id, cell_id)
-    old = cell.position
-    cell = await notebooks.move_cell(db, notebook_id, cell_id, body.position)
-    if cell.position == old:
-        return placed(cell)
-    await save(request, db, access, f"moved cell {old + 1} to {cell.position + 1}")
-    await request.app.state.hub.notify(notebook_id, events.cell_moved(cell))
+    change = await edits.move_cell(db, _editor(request, access), cell_id, body.position)
+    cell = await _tell(request, notebook_id, change)
+    assert cell is not None
     return placed(cell)
 
 
@@ -102,10 +101,6 @@ async def delete_cell(
     request: Request, notebook_id: str, cell_id: str, access: Writer, db: Db
 ) -> Response:
     """Remove a cell; the cells after it move up."""
-    await notebooks.lock(db, notebook_id)
-    cell = await notebooks.get_cell(db, notebook_id, cell_id)
-    position = cell.position
-    await notebooks.delete_cell(db, notebook_id, cell_id)
-    await save(request, db, access, f"deleted cell {position + 1}")
-    await request.app.state.hub.notify(notebook_id, events.cell_deleted(cell_id))
+    change = await edits.delete_cell(db, _editor(request, access), cell_id)
+    await _tell(request, notebook_id, change)
     return Response(status_code=204)

@@ -1,8 +1,10 @@
 """REST routes: a notebook's revisions (list, view one, revert to one).
 
-Every change is recorded by ``notebooks.changed``: edits by one author within the revision
+Every change is recorded by ``notebooks.record``: edits by one author within the revision
 window (``revision_window_seconds``) extend that author's latest revision, so a revision is a
-stretch of work, not a keystroke.
+stretch of work, not a keystroke. A revision keeps the title, the engine type and the cells'
+ids, kinds and sources, not their outputs (``notebooks.written``); reverting to one keeps the
+outputs each cell has now.
 """
 
 from __future__ import annotations
@@ -62,13 +64,29 @@ async def revisions(
 
 @router.get("/notebooks/{notebook_id}/revisions/{revision_id}")
 async def revision(notebook_id: str, revision_id: RowId, access: Reader, db: Db) -> dict[str, Any]:
-    """One revision, with the notebook as it was (``snapshot``: title, engine type, cells)."""
+    """One revision, with the notebook as it was (``snapshot``: title, engine type, cells).
+    A revision keeps no outputs: each cell's ``outputs`` is empty and its
+    ``execution_count`` null (the fields stay, for readers that show them)."""
     found = await _revision(db, notebook_id, revision_id)
     author = await db.get(User, found.author_id) if found.author_id is not None else None
     return {
         **_listed(found, author.username if author else None),
-        "snapshot": found.snapshot,
+        "snapshot": _shown(found.snapshot),
     }
+
+
+def _shown(snapshot: dict[str, Any]) -> dict[str, Any]:
+    cells = [
+        {
+            "id": cell.get("id"),
+            "kind": cell.get("kind", "code"),
+            "source": cell.get("source", ""),
+            "outputs": [],
+            "execution_count": None,
+        }
+        for cell in snapshot.get("cells", [])
+    ]
+    return {**snapshot, "cells": cells}
 
 
 @router.post("/notebooks/{notebook_id}/revisions/{revision_id}/revert")
@@ -76,7 +94,8 @@ async def revert(
     request: Request, notebook_id: str, revision_id: RowId, access: Writer, db: Db
 ) -> dict[str, Any]:
     """Give the notebook the title and cells it had at the revision (the cells keep their
-    ids); recorded as a new revision. Every open tab gets the whole notebook again."""
+    ids; a cell still in the notebook keeps its current outputs, one deleted since comes back
+    without); recorded as a new revision. Every open tab gets the whole notebook again."""
     await notebooks.lock(db, notebook_id)
     found = await _revision(db, notebook_id, revision_id)
     await notebooks.replace(db, await notebooks.load(db, notebook_id), found.snapshot)

@@ -1,4 +1,5 @@
-"""A notebook's edits from its tabs: stored, recorded, told to every tab.
+"""A notebook's edits from its tabs: applied by ``codenode.frontend.edits`` (as the REST
+routes apply theirs), then told to every tab.
 
 Changes to one notebook through the bus go one at a time, in order (``lock``); the sources as
 stored are kept here, so that an evaluation of an unchanged cell writes nothing.
@@ -9,9 +10,10 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-from codenode.frontend import events, notebooks
+from codenode.frontend import edits
 from codenode.frontend.bus.running import RunningCells
 from codenode.frontend.bus.tab import Tab, Tabs
+from codenode.frontend.edits import Editor
 from codenode.frontend.errors import FrontendError
 
 if TYPE_CHECKING:
@@ -32,59 +34,27 @@ class Editing:
     async def edit(
         self, tab: Tab | None, tab_id: int | None, op: str, message: dict[str, Any]
     ) -> None:
-        """A change to the notebook from a tab: stored, recorded, told to every tab."""
+        """A change to the notebook from a tab, applied as the REST routes apply it
+        (``codenode.frontend.edits``), then told to every tab; one that changed nothing is
+        the asking tab's answer alone."""
         author = tab.user.id if tab is not None and tab.user is not None else None
+        editor = Editor(self.notebook_id, author, self.hub.config.revision_window_seconds)
         async with self.lock, self.hub.sessions() as db:
             try:
-                event = await self._apply(db, op, message)
-                notebook = await notebooks.load(db, self.notebook_id)
-                await notebooks.changed(
-                    db,
-                    notebook,
-                    author,
-                    _summary(op, message, notebook),
-                    window=self.hub.config.revision_window_seconds,
-                )
-                await db.commit()
+                change = await edits.apply(db, editor, op, message)
             except FrontendError as exc:
                 await db.rollback()
                 if tab is not None:
                     tab.send({"type": "error", "id": tab_id, "message": exc.message})
                 return
-        self.note(event)
+        self.note(change.event)
+        event = change.event
         if tab is not None:
             event = {**event, "origin": tab.number, "id": tab_id}
-        self.tabs.broadcast(event)
-
-    async def _apply(self, db: Any, op: str, message: dict[str, Any]) -> dict[str, Any]:
-        notebook_id = self.notebook_id
-        if op == "insert_cell":
-            cell = await notebooks.insert_cell(
-                db,
-                notebook_id,
-                message.get("position"),
-                message.get("kind") or "code",
-                message.get("source") or "",
-                message.get("cell_id"),
-            )
-            return events.cell_inserted(cell)
-        if op == "update_cell":
-            cell = await notebooks.update_cell(
-                db, notebook_id, message["cell_id"], message.get("source"), message.get("kind")
-            )
-            return events.cell_updated(cell)
-        if op == "move_cell":
-            cell = await notebooks.move_cell(
-                db, notebook_id, message["cell_id"], message["position"]
-            )
-            return events.cell_moved(cell)
-        if op == "delete_cell":
-            await notebooks.delete_cell(db, notebook_id, message["cell_id"])
-            return events.cell_deleted(message["cell_id"])
-        notebook = await notebooks.load(db, notebook_id)
-        notebook.title = message["title"][:500]
-        await db.flush()
-        return events.notebook_updated(notebook)
+        if change.saved:
+            self.tabs.broadcast(event)
+        elif tab is not None:
+            tab.send(event)
 
     def note(self, event: dict[str, Any]) -> None:
         """Keep the cache of stored sources in step with a change (from the bus or REST)."""
@@ -98,16 +68,3 @@ class Editing:
             self.running.drop(event["cell_id"])
         elif kind == "notebook_replaced":
             self.sources.clear()
-
-
-def _summary(op: str, message: dict[str, Any], notebook: Any) -> str:
-    if op == "rename":
-        return f"renamed to {message['title'][:80]!r}"
-    if op == "insert_cell":
-        return "inserted a cell"
-    if op == "delete_cell":
-        return "deleted a cell"
-    if op == "move_cell":
-        return "moved a cell"
-    position = next((c.position for c in notebook.cells if c.id == message["cell_id"]), None)
-    return f"edited cell {position + 1}" if position is not None else "edited a cell"

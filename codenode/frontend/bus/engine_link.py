@@ -70,6 +70,7 @@ class EngineLink:
         self.tabs.broadcast(self.event())
 
     def fail_all(self, why: str) -> None:
+        """No request will be answered: each ends with *why*."""
         self.requests.fail_all(self.tabs, why)
 
     # -- having one -------------------------------------------------------------------------
@@ -147,6 +148,7 @@ class EngineLink:
         await self.send({"id": self.requests.add(pending), **message})
 
     async def send(self, message: dict[str, Any]) -> None:
+        """Send to the engine, if one is bound (a closed connection is the reader's to notice)."""
         connection = self.connection
         if connection is None:
             return

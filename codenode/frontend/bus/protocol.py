@@ -1,68 +1,50 @@
-"""What a tab may send on the bus, checked before anything acts on it (docs/bus.md)."""
+"""What a tab may send on the bus, checked before anything acts on it (docs/bus.md).
+
+The messages are defined in codenode/protocol/browser.py, which checks their fields; this
+adds the frontend's limits on their size: one on what a person may type, and one so that what
+the frontend passes on fits in a message of the engine's bus (protocol/backend.py): a message
+over that limit would close the connection to the backend, for every notebook on it.
+"""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from codenode.frontend.db import CELL_KINDS
+from codenode.protocol import backend, browser
 
 MAX_SOURCE = 10_000_000
 """A cell's source is at most this many characters."""
 
-# op → (its fields and their types, whether it changes or runs the notebook).
-OPS: dict[str, tuple[dict[str, Any], bool]] = {
-    "evaluate": ({"cell_id": str, "source": str}, True),
-    "complete": ({"text": str}, True),
-    "introspect": ({"expr": str}, True),
-    "input_reply": ({"value": str}, True),
-    "interrupt": ({}, True),
-    "restart": ({}, True),
-    "stop": ({}, True),
-    "insert_cell": ({}, True),
-    "update_cell": ({"cell_id": str}, True),
-    "move_cell": ({"cell_id": str, "position": int}, True),
-    "delete_cell": ({"cell_id": str}, True),
-    "rename": ({"title": str}, True),
-    "ping": ({}, False),
-}
-OPTIONAL: dict[str, type | tuple[type, ...]] = {
-    "cursor": int,
-    "detail": int,
-    "position": int,
-    "kind": str,
-    "source": str,
-    "cell_id": str,
-}
+_LONG = ("source", "text", "title", "value")  # the fields that hold what a person typed
+# The fields passed on to the engine's bus, with room for the rest of its message.
+_FORWARDED = ("source", "text", "expr", "value")
+_FORWARDED_BYTES = backend.MAX_MESSAGE_BYTES - 4096
+_JSON_CHAR_BYTES = 12  # at most, as json.dumps writes a character: an astral one is \ud83d\ude00
 
 
 def check(message: Any) -> str | None:
     """What is wrong with a tab's message, or None if it may be acted on."""
-    if not isinstance(message, dict):
-        return "a message is a JSON object"
-    op = message.get("op")
-    if op not in OPS:
-        return f"unknown op {op!r}; known: {', '.join(OPS)}"
-    request_id = message.get("id")
-    if request_id is not None and (not isinstance(request_id, int) or isinstance(request_id, bool)):
-        return "id must be an integer"
-    fields, _ = OPS[op]
-    for name, kind in fields.items():
-        value = message.get(name)
-        if not isinstance(value, kind) or isinstance(value, bool):
-            return f"{op} needs {name!r} ({kind.__name__})"
-    for name, kind in OPTIONAL.items():
-        value = message.get(name)
-        if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
-            return f"{name!r} must be {getattr(kind, '__name__', kind)}"
-    kind_name = message.get("kind")
-    if kind_name is not None and kind_name not in CELL_KINDS:
-        return f"kind must be one of {', '.join(CELL_KINDS)}"
-    for name in ("source", "text", "title", "value"):
+    problem = browser.REQUESTS.problem(message)
+    if problem is not None:
+        return problem
+    for name in _LONG:
         value = message.get(name)
         if isinstance(value, str) and len(value) > MAX_SOURCE:
             return f"{name!r} is longer than {MAX_SOURCE:,} characters"
+    for name in _FORWARDED:
+        value = message.get(name)
+        if isinstance(value, str) and len(value) * _JSON_CHAR_BYTES > _FORWARDED_BYTES:
+            size = len(json.dumps(value))  # as the engine link writes it (ASCII, escaped)
+            if size > _FORWARDED_BYTES:
+                return (
+                    f"{name!r} takes {size:,} bytes as JSON (é, for one, takes 6), over the"
+                    f" {backend.MAX_MESSAGE_BYTES // (1024 * 1024)} MiB that the engine's bus"
+                    " carries in one message"
+                )
     return None
 
 
 def needs_writer(op: str) -> bool:
-    return OPS[op][1]
+    """Whether only a collaborator or the owner may send op (anything but ping)."""
+    return op not in browser.READ_ONLY

@@ -84,6 +84,7 @@ def refuse(link: EngineLink, message: Any, why: str) -> None:
 
 
 def on_state(link: EngineLink, message: Message) -> None:
+    """The engine's new state, told to every tab; a death fails what waits for it."""
     state = message.get("state", "dead")
     if state != "dead":
         if state != link.state or link.reason:
@@ -108,6 +109,7 @@ def output(message: Message) -> Message:
 
 
 def on_output(link: EngineLink, message: Message, pending: Pending) -> None:
+    """Output of the evaluation: kept (if it is still the cell's latest) and shown."""
     assert pending.outputs is not None
     shown = output(message)
     if pending.outputs.current:
@@ -116,6 +118,7 @@ def on_output(link: EngineLink, message: Message, pending: Pending) -> None:
 
 
 def on_input_request(link: EngineLink, message: Message, pending: Pending) -> None:
+    """The cell called ``input()``: every tab may answer."""
     link.tabs.broadcast(
         {
             "type": "input_request",
@@ -127,6 +130,7 @@ def on_input_request(link: EngineLink, message: Message, pending: Pending) -> No
 
 
 def on_result(link: EngineLink, message: Message, pending: Pending) -> None:
+    """The evaluation ended, maybe with an exception (then an error output)."""
     link.requests.take(message["id"])
     outputs = pending.outputs
     assert outputs is not None
@@ -150,6 +154,7 @@ def on_result(link: EngineLink, message: Message, pending: Pending) -> None:
 
 
 def on_evaluation_error(link: EngineLink, message: Message, pending: Pending) -> None:
+    """The engine could not run the evaluation: it fails, saying why."""
     link.requests.take(message["id"])
     assert pending.cell_id is not None and pending.outputs is not None
     why = str(message.get("message", ""))
@@ -169,6 +174,7 @@ FOR_EVALUATIONS: dict[str, Handler] = {
 
 
 def on_reply(link: EngineLink, message: Message, pending: Pending) -> None:
+    """The answer to a completion or an introspection, for the tab that asked."""
     link.requests.take(message["id"])
     if pending.tab is not None:
         pending.tab.send(
@@ -182,6 +188,7 @@ def on_reply(link: EngineLink, message: Message, pending: Pending) -> None:
 
 
 def on_request_failed(link: EngineLink, message: Message, pending: Pending) -> None:
+    """Anything but a reply ends a completion or an introspection with an error."""
     link.requests.take(message["id"])
     if pending.tab is not None:
         pending.tab.send({"type": "error", "id": pending.tab_id, "message": message.get("message")})

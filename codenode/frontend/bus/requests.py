@@ -59,6 +59,7 @@ class Requests:
         return request_id
 
     def get(self, request_id: Any) -> Pending | None:
+        """The request the id names, still waiting."""
         return self.waiting.get(request_id) if isinstance(request_id, int) else None
 
     def take(self, request_id: Any) -> Pending | None:
@@ -72,6 +73,7 @@ class Requests:
 
     @property
     def busy(self) -> bool:
+        """An evaluation waits."""
         return any(p.op == "evaluate" for p in self.waiting.values())
 
     def fail_all(self, tabs: Tabs, why: str) -> None:

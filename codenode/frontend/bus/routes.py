@@ -3,6 +3,8 @@
 Checked like every route before the WebSocket is accepted: the session cookie, the role on
 the notebook (anyone may watch a notebook whose public link is on), and the Origin header,
 which must be this site's (a page elsewhere cannot open a bus with the user's cookie).
+A tab that says which bus protocol it speaks (``?protocol=N``) and speaks another is told so
+and the bus closed; the first message, the notebook, says which one this frontend speaks.
 """
 
 from __future__ import annotations
@@ -22,9 +24,12 @@ from codenode.frontend.bus.session import NotebookSession
 from codenode.frontend.bus.tab import Tab
 from codenode.frontend.errors import FrontendError
 from codenode.frontend.workspace import workspace_key
+from codenode.protocol import browser
 
 router = APIRouter()
 _tabs = itertools.count(1)
+PROTOCOL_MISMATCH = 4400
+"""The close code for a tab that speaks another bus protocol than this frontend."""
 
 
 def _same_origin(websocket: WebSocket) -> bool:
@@ -53,6 +58,14 @@ async def notebook_bus(websocket: WebSocket, notebook_id: str) -> None:
             await _deny(websocket, exc.code, exc.message, exc.status)
             return
     await websocket.accept()
+    spoken = websocket.query_params.get("protocol", str(browser.VERSION))
+    if spoken != str(browser.VERSION):
+        reason = (
+            f"this page speaks notebook bus protocol {spoken[:20]}, and the frontend speaks"
+            f" {browser.VERSION}: reload the page"
+        )
+        await websocket.close(PROTOCOL_MISMATCH, reason)
+        return
     hub = websocket.app.state.hub
     # The engine works in the owner's workspace, whoever opens the notebook.
     workspace = workspace_key(access.notebook.owner_id, websocket.app.state.config.secret)
@@ -62,7 +75,7 @@ async def notebook_bus(websocket: WebSocket, notebook_id: str) -> None:
     try:
         first = await session.whole_notebook(tab)
         session.tabs[tab.number] = tab  # no await since the snapshot: nothing in between
-        tab.send(first)
+        tab.send({**first, "protocol": browser.VERSION})
         if hub.config.engine_on_open and tab.can_write and session.link is None:
             await session.open_engine()
         elif session.link is None:  # one a frontend before this one left running, if any

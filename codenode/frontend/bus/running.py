@@ -21,6 +21,7 @@ class RunningCells:
         return bool(self.cells)
 
     def get(self, cell_id: str) -> CellOutputs | None:
+        """The cell's latest evaluation's outputs, if not all stored yet."""
         return self.cells.get(cell_id)
 
     def start(self, cell_id: str) -> CellOutputs:
@@ -38,6 +39,7 @@ class RunningCells:
             outputs.current = False
 
     def clear(self) -> None:
+        """Keep nothing more of any cell (the notebook was deleted)."""
         for cell_id in list(self.cells):
             self.drop(cell_id)
 

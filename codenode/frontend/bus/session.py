@@ -52,10 +52,11 @@ class NotebookSession:
 
     @property
     def engine_type(self) -> str:
+        """The notebook's engine type (a new engine is of this one)."""
         return self.engine.engine_type
 
     @engine_type.setter
-    def engine_type(self, engine_type: str) -> None:
+    def engine_type(self, engine_type: str) -> None:  # the notebook's type was changed
         self.engine.engine_type = engine_type
 
     @property
@@ -65,14 +66,17 @@ class NotebookSession:
 
     @property
     def placement(self) -> Placement | None:
+        """Which engine, on which backend, is bound."""
         return self.engine.placement
 
     @property
     def state(self) -> str:
+        """The engine's state: none, starting, idle, busy or dead."""
         return self.engine.state
 
     @property
     def busy(self) -> bool:
+        """An evaluation waits for the engine."""
         return self.engine.requests.busy
 
     @property
@@ -81,9 +85,11 @@ class NotebookSession:
         return not self.tabs and self.link is None and not self.running
 
     def broadcast(self, message: dict[str, Any]) -> None:
+        """Tell every tab."""
         self.tabs.broadcast(message)
 
     def engine_event(self) -> dict[str, Any]:
+        """The engine's state as tabs get it."""
         return self.engine.event()
 
     async def whole_notebook(self, tab: Tab) -> dict[str, Any]:
