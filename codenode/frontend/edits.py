@@ -1,4 +1,5 @@
-"""Edits of a notebook's cells and title: one code path for the REST routes and the bus.
+"""Edits of a notebook's cells, title and engine type: one code path for the REST routes and
+the bus.
 
 Each edit takes the notebook's lock (``notebooks.lock``: its writers take turns, on one
 frontend or several), applies the change, re-indexes for search only what it changed (the
@@ -10,7 +11,7 @@ records nothing and tells no one: its ``summary`` is None, and only the tab that
 bus, gets the event as its answer.
 
 REST routes call the function of each edit (``update_cell``...), then ``Hub.notify``; the bus
-hands a tab's message to ``apply``.
+hands a tab's message to ``apply`` (the engine type is REST's alone: the bus has no op for it).
 """
 
 from __future__ import annotations
@@ -125,18 +126,30 @@ async def delete_cell(db: AsyncSession, editor: Editor, cell_id: str) -> Change:
 
 async def rename(db: AsyncSession, editor: Editor, title: str) -> Change:
     """The notebook's new title (cut to ``TITLE_CHARS``)."""
-    title = title[:TITLE_CHARS]
-    await notebooks.lock(db, editor.notebook_id)
-    notebook = await db.get(Notebook, editor.notebook_id, populate_existing=True)
-    if notebook is None:
-        raise NotFound(f"no notebook {editor.notebook_id!r}")
-    if title == notebook.title:
+    return await change_notebook(db, editor, title=title)
+
+
+async def change_notebook(
+    db: AsyncSession, editor: Editor, title: str | None = None, engine_type: str | None = None
+) -> Change:
+    """The notebook's new title (cut to ``TITLE_CHARS``) and/or engine type (a name the
+    caller checked: ``api.params``), recorded as one revision (None: as it is). Search
+    re-indexes the title; it does not know engine types."""
+    notebook = await _locked(db, editor.notebook_id)
+    said = []
+    renamed = title is not None and title[:TITLE_CHARS] != notebook.title
+    if title is not None and renamed:
+        notebook.title = title[:TITLE_CHARS]
+        said.append(f"renamed to {quoted(notebook.title)}")
+    if engine_type is not None and engine_type != notebook.engine_type:
+        notebook.engine_type = engine_type
+        said.append(f"engine type set to {quoted(engine_type)}")
+    if not said:
         return Change(events.notebook_updated(notebook), None)
-    notebook.title = title
     await db.flush()
-    await search.index_title(db, notebook.id, title)
-    change = Change(events.notebook_updated(notebook), f"renamed to {quoted(title)}")
-    return await _record(db, editor, change)
+    if renamed:
+        await search.index_title(db, notebook.id, notebook.title)
+    return await _record(db, editor, Change(events.notebook_updated(notebook), "; ".join(said)))
 
 
 async def apply(db: AsyncSession, editor: Editor, op: str, fields: dict[str, Any]) -> Change:
@@ -161,6 +174,15 @@ async def apply(db: AsyncSession, editor: Editor, op: str, fields: dict[str, Any
     if op == "rename":
         return await rename(db, editor, fields["title"])
     raise BadRequest(f"{op!r} is no edit")
+
+
+async def _locked(db: AsyncSession, notebook_id: str) -> Notebook:
+    """The notebook, locked for this edit and read as it now is."""
+    await notebooks.lock(db, notebook_id)
+    notebook = await db.get(Notebook, notebook_id, populate_existing=True)
+    if notebook is None:
+        raise NotFound(f"no notebook {notebook_id!r}")
+    return notebook
 
 
 async def _record(db: AsyncSession, editor: Editor, change: Change) -> Change:

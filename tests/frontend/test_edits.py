@@ -31,6 +31,7 @@ def through_rest(client: Client, notebook_id: str, cells: list[str]) -> None:
     client.ok("POST", base, 201, json={"position": 1, "kind": "code", "source": "new"})
     client.ok("POST", f"{base}/{first}/move", json={"position": 2})
     client.ok("DELETE", f"{base}/{last}", 204)
+    client.ok("PATCH", f"/api/notebooks/{notebook_id}", json={"title": "Renamed"})
 
 
 def through_the_bus(client: Client, notebook_id: str, cells: list[str]) -> None:
@@ -44,6 +45,7 @@ def through_the_bus(client: Client, notebook_id: str, cells: list[str]) -> None:
                 {"op": "insert_cell", "position": 1, "kind": "code", "source": "new"},
                 {"op": "move_cell", "cell_id": first, "position": 2},
                 {"op": "delete_cell", "cell_id": last},
+                {"op": "rename", "title": "Renamed"},
             ]
         ):
             editor.send(json.dumps({**message, "id": number}))
@@ -59,7 +61,7 @@ def watched(frontend: LiveFrontend, how: Any) -> tuple[list[dict[str, Any]], lis
     with owner.bus(notebook["id"]) as watcher:
         receive_until(watcher, lambda m: m["type"] == "notebook")
         how(owner, notebook["id"], notebook["cells"])
-        seen = receive_until(watcher, lambda m: m["type"] == "cell_deleted")
+        seen = receive_until(watcher, lambda m: m["type"] == "notebook_updated")
     told = []
     for message in seen:
         if message["type"] not in CELL_EVENTS:
@@ -81,7 +83,7 @@ def test_rest_and_the_bus_edit_alike(frontend: LiveFrontend) -> None:
     told, summaries = by_bus
     assert summaries == [
         "created; edited cell 1; made cell 2 a markdown cell; inserted a code cell at 2; "
-        "moved cell 1 to 3; deleted cell 5"
+        "moved cell 1 to 3; deleted cell 5; renamed to 'Renamed'"
     ]
     assert [m["type"] for m in told] == [
         "cell_updated",

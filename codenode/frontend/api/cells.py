@@ -48,7 +48,8 @@ def placed(cell: Cell) -> dict[str, Any]:
     return {**notebooks.cell_dict(cell), "position": cell.position}
 
 
-def _editor(request: Request, access: NotebookAccess) -> Editor:
+def editor(request: Request, access: NotebookAccess) -> Editor:
+    """Who edits, as ``codenode.frontend.edits`` records them (the notebook routes' too)."""
     config: FrontendConfig = request.app.state.config
     author = access.user.id if access.user is not None else None
     return Editor(access.notebook.id, author, config.revision_window_seconds)
@@ -66,8 +67,9 @@ async def insert_cell(
     request: Request, notebook_id: str, body: NewCell, access: Writer, db: Db
 ) -> dict[str, Any]:
     """A new cell; 400 for an unknown kind."""
-    editor = _editor(request, access)
-    change = await edits.insert_cell(db, editor, body.position, body.kind, body.source)
+    change = await edits.insert_cell(
+        db, editor(request, access), body.position, body.kind, body.source
+    )
     cell = await _tell(request, notebook_id, change)
     assert cell is not None
     return placed(cell)
@@ -78,8 +80,7 @@ async def update_cell(
     request: Request, notebook_id: str, cell_id: str, body: CellChange, access: Writer, db: Db
 ) -> dict[str, Any]:
     """Change a cell's source and/or kind; fields left out stay as they are."""
-    editor = _editor(request, access)
-    change = await edits.update_cell(db, editor, cell_id, body.source, body.kind)
+    change = await edits.update_cell(db, editor(request, access), cell_id, body.source, body.kind)
     cell = await _tell(request, notebook_id, change)
     assert cell is not None
     return placed(cell)
@@ -90,7 +91,7 @@ async def move_cell(
     request: Request, notebook_id: str, cell_id: str, body: CellMove, access: Writer, db: Db
 ) -> dict[str, Any]:
     """Move a cell; the others close ranks."""
-    change = await edits.move_cell(db, _editor(request, access), cell_id, body.position)
+    change = await edits.move_cell(db, editor(request, access), cell_id, body.position)
     cell = await _tell(request, notebook_id, change)
     assert cell is not None
     return placed(cell)
@@ -101,6 +102,6 @@ async def delete_cell(
     request: Request, notebook_id: str, cell_id: str, access: Writer, db: Db
 ) -> Response:
     """Remove a cell; the cells after it move up."""
-    change = await edits.delete_cell(db, _editor(request, access), cell_id)
+    change = await edits.delete_cell(db, editor(request, access), cell_id)
     await _tell(request, notebook_id, change)
     return Response(status_code=204)

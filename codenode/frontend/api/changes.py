@@ -65,8 +65,3 @@ async def whole(db: AsyncSession, notebook_id: str, role: str) -> dict[str, Any]
         "cells": cell_list,
         "sections": notebooks.sections(cell_list),
     }
-
-
-def quoted(title: str) -> str:
-    """A title as a summary quotes it: at most 80 characters."""
-    return repr(title if len(title) <= 80 else title[:77] + "...")

@@ -13,10 +13,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import delete, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from codenode.frontend import events, notebooks
+from codenode.frontend import edits, events, notebooks
 from codenode.frontend.access import Db, Owner, Reader, SignedIn, Writer
 from codenode.frontend.api import cells, revisions, search, sharing
-from codenode.frontend.api.changes import quoted, save, set_quietly, whole
+from codenode.frontend.api.changes import set_quietly, whole
 from codenode.frontend.api.params import EngineTypeName
 from codenode.frontend.db import Notebook, Share, User
 from codenode.openapi import errors
@@ -140,21 +140,13 @@ async def read_notebook(notebook_id: str, access: Reader, db: Db) -> dict[str, A
 async def change_notebook(
     request: Request, notebook_id: str, body: NotebookChange, access: Writer, db: Db
 ) -> dict[str, Any]:
-    """Rename the notebook and/or change its engine type."""
-    await notebooks.lock(db, notebook_id)
-    notebook = access.notebook
-    await db.refresh(notebook)  # as it is now that this request holds it
-    said = []
-    if body.title is not None and body.title != notebook.title:
-        notebook.title = body.title
-        said.append(f"renamed to {quoted(body.title)}")
-    if body.engine_type is not None and body.engine_type != notebook.engine_type:
-        notebook.engine_type = body.engine_type
-        said.append(f"engine type set to {quoted(body.engine_type)}")
-    if said:
-        notebook = await save(request, db, access, "; ".join(said))
-        await request.app.state.hub.notify(notebook_id, events.notebook_updated(notebook))
-    return notebooks.notebook_dict(notebook, access.role)
+    """Rename the notebook and/or change its engine type (one revision for both)."""
+    change = await edits.change_notebook(
+        db, cells.editor(request, access), body.title, body.engine_type
+    )
+    if change.saved:
+        await request.app.state.hub.notify(notebook_id, change.event)
+    return {**change.event["notebook"], "role": access.role}
 
 
 @router.put("/notebooks/{notebook_id}/location")

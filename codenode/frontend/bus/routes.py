@@ -73,8 +73,7 @@ async def notebook_bus(websocket: WebSocket, notebook_id: str) -> None:
     tab = Tab(websocket, user, access.role, next(_tabs))
     tab.start()
     try:
-        first = await session.whole_notebook(tab)
-        session.tabs[tab.number] = tab  # no await since the snapshot: nothing in between
+        first = await session.join(tab)
         tab.send({**first, "protocol": browser.VERSION})
         if hub.config.engine_on_open and tab.can_write and session.link is None:
             await session.open_engine()

@@ -49,14 +49,21 @@ class RunningCells:
         if not dirty:
             return
         for _, outputs in dirty:
-            outputs.dirty = False
-        async with sessions() as db:
-            await notebooks.lock(db, notebook_id)  # writers of one notebook take turns
-            for cell_id, outputs in dirty:
-                await notebooks.set_outputs(
-                    db, cell_id, list(outputs.items), outputs.execution_count
-                )
-            await db.commit()
+            outputs.dirty = False  # before the write: outputs that come during it are new
+        try:
+            async with sessions() as db:
+                await notebooks.lock(db, notebook_id)  # writers of one notebook take turns
+                for cell_id, outputs in dirty:
+                    await notebooks.set_outputs(
+                        db, cell_id, list(outputs.items), outputs.execution_count
+                    )
+                await db.commit()
+        except BaseException:
+            # Not stored: the next flush tries again (a finished cell's last outputs would
+            # otherwise never reach the database).
+            for _, outputs in dirty:
+                outputs.dirty = True
+            raise
         for cell_id, outputs in dirty:
             if outputs.finished and not outputs.dirty and self.cells.get(cell_id) is outputs:
                 del self.cells[cell_id]

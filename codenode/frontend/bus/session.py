@@ -47,6 +47,7 @@ class NotebookSession:
         self.engine = EngineLink(hub, notebook_id, engine_type, workspace, self.tabs)
         self.editing = Editing(hub, notebook_id, self.tabs, self.running)
         self.last_evaluation = time.monotonic()
+        self.joining = 0  # tabs between their snapshot and joining: the hub keeps the session
 
     # -- what others read of it -------------------------------------------------------------
 
@@ -81,8 +82,9 @@ class NotebookSession:
 
     @property
     def unused(self) -> bool:
-        """Nothing to keep this session for: no tab, no engine, nothing left to store."""
-        return not self.tabs and self.link is None and not self.running
+        """Nothing to keep this session for: no tab (joined or joining), no engine, nothing
+        left to store."""
+        return not self.tabs and not self.joining and self.link is None and not self.running
 
     def broadcast(self, message: dict[str, Any]) -> None:
         """Tell every tab."""
@@ -91,6 +93,20 @@ class NotebookSession:
     def engine_event(self) -> dict[str, Any]:
         """The engine's state as tabs get it."""
         return self.engine.event()
+
+    async def join(self, tab: Tab) -> dict[str, Any]:
+        """The tab joins the notebook: it gets the whole notebook (its first message, which
+        the caller sends), then everything every tab is told."""
+        # Counted while its snapshot is read: a session with no tab yet is one the hub
+        # forgets (``Hub.release``, every flush), and a tab joining a forgotten session would
+        # hear nothing of the tabs that open the notebook after it.
+        self.joining += 1
+        try:
+            first = await self.whole_notebook(tab)
+        finally:
+            self.joining -= 1
+        self.tabs[tab.number] = tab  # no await since the snapshot: the tab misses nothing
+        return first
 
     async def whole_notebook(self, tab: Tab) -> dict[str, Any]:
         """The notebook as it is now, live outputs included: the first message a tab gets."""
