@@ -46,7 +46,7 @@ class Console:
             try:
                 message = self.engine.receive()
             except KeyboardInterrupt:
-                self.engine.interrupt()
+                self.engine.interrupt(request)
                 continue
             if self.show(request, message):
                 return

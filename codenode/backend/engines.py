@@ -55,6 +55,16 @@ class Subscriber:
         self.queue.put_nowait(message)
 
 
+class _Nobody(Subscriber):
+    """Where the answers to the backend's own requests go: nowhere."""
+
+    def deliver(self, message: Message) -> None:
+        return None
+
+
+_NOBODY = _Nobody()
+
+
 @dataclass
 class Route:
     """Where replies to one engine-side request id go."""
@@ -169,10 +179,18 @@ class Engine:
         await self.start()
         self._broadcast_state()
 
-    def interrupt(self) -> None:
-        """SIGINT to the engine's process group: KeyboardInterrupt in the running cell."""
-        if self.pid is not None and self.state in ("busy", "idle"):
-            _signal_group(self.pid, signal.SIGINT)
+    async def interrupt(self) -> None:
+        """SIGINT to the engine's process group: KeyboardInterrupt in the running cell. Then
+        an ``interrupt`` request naming that cell, behind it on the socket: a SIGINT that came
+        before the engine read the cell is raised again (protocol/engine.py)."""
+        if self.pid is None or self.state not in ("busy", "idle"):
+            return
+        _signal_group(self.pid, signal.SIGINT)
+        running = next((i for i, r in self._routes.items() if r.op == "evaluate"), None)
+        if running is not None:
+            engine_id = next(self._ids)
+            self._routes[engine_id] = Route(_NOBODY, None, "interrupt")  # its reply goes nowhere
+            await self._send({"id": engine_id, "op": "interrupt", "evaluation": running})
 
     async def _ask_to_exit(self) -> None:
         await self._send({"id": 0, "op": "shutdown"})

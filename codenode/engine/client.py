@@ -144,9 +144,14 @@ class EngineClient:
             if on_message is not None:
                 on_message(message)
 
-    def interrupt(self) -> None:
-        """SIGINT to the engine's process group."""
+    def interrupt(self, evaluation: Any = None) -> None:
+        """SIGINT to the engine's process group; then, if *evaluation* (the id of the running
+        evaluate request) is given, the ``interrupt`` request that makes sure the SIGINT is not
+        lost when it came before the engine read that evaluation (protocol/engine.py). Its
+        reply is left for ``wait_for`` to skip."""
         os.killpg(self.process.pid, signal.SIGINT)
+        if evaluation is not None:
+            self.request("interrupt", evaluation=evaluation)
 
     def close(self, timeout: float = 5.0) -> None:
         """Ask the engine to exit; kill its process group if it does not."""

@@ -9,6 +9,7 @@ and takes the processes it started with it (see parent_gone).
 
 from __future__ import annotations
 
+import _thread
 import errno
 import os
 import queue
@@ -27,7 +28,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from _socket import socket
     from types import FrameType
-    from typing import Any, Callable, Dict, NoReturn, Optional
+    from typing import Any, Callable, Dict, List, NoReturn, Optional
 
     Message = Dict[str, Any]
 
@@ -90,8 +91,20 @@ class EngineServer:
         self._side_requests: queue.Queue[Message] = queue.Queue()
         self._input_replies: queue.Queue[str] = queue.Queue()
         self._current: Any = None
+        # The ids of the evaluations read and not yet answered (queued or running), in order:
+        # kept by the receiver thread as it reads them, so that a SIGINT that comes as the main
+        # thread takes one from the queue still finds it.
+        self._unfinished: List[Any] = []
+        # SIGINTs that came when no evaluation was known (the one meant may not have been read
+        # yet: the parent's interrupt request, behind it on the socket, says so), counted by
+        # the handler; those the receiver thread has looked at. Two counters, each written by
+        # one thread: a SIGINT that comes while the receiver looks is never lost.
+        self._stray_sigints = 0
+        self._strays_seen = 0
+        self._interrupt_at_start: Any = None  # the id of a read evaluation a SIGINT meant
         self._handlers: Dict[str, Callable[[Message], None]] = {
-            "evaluate": self._evaluations.put,
+            "evaluate": self._on_evaluate,
+            "interrupt": self._on_interrupt,
             "complete": self._side_requests.put,
             "introspect": self._side_requests.put,
             "info": self._side_requests.put,
@@ -134,15 +147,23 @@ class EngineServer:
         # Only user code is interrupted; the engine's own bookkeeping never is.
         if self.interpreter.running:
             raise KeyboardInterrupt
-        if self._current is not None or not self._evaluations.empty():
-            # The evaluation has not reached user code yet: a client that saw "busy" and
-            # asked to interrupt must not have its interrupt lost.
+        # Not in user code: the evaluation the SIGINT meant is the oldest one read and not
+        # answered. A client that saw "busy" and asked to interrupt is never ignored, and an
+        # interrupt never outlives the evaluation it meant.
+        if not self._unfinished:
+            self._stray_sigints += 1
+        elif self._unfinished[0] == self._current:  # being compiled, or between statements
             self.interpreter.interrupt_pending = True
+        else:  # read, not begun: it is interrupted as it begins
+            self._interrupt_at_start = self._unfinished[0]
 
     # -- evaluations (main thread) --------------------------------------------------------
 
     def _evaluate(self, request: Message) -> None:
         self._current = request["id"]
+        if self._interrupt_at_start == self._current:
+            self._interrupt_at_start = None
+            self.interpreter.interrupt_pending = True
         self.capture.idle = Transcript(self.interpreter.output_limit, self.coalescer.add)
         self.coalescer.begin(self._current)
         result = self.interpreter.evaluate(request["code"], listener=self.coalescer.add)
@@ -157,8 +178,10 @@ class EngineServer:
         }
         if self.interpreter.last_error is not None:
             message["error"] = self.interpreter.last_error
-        self.connection.send(message)
+        # In this order: a SIGINT from the removal on is for the next evaluation, if any.
+        self._unfinished.remove(self._current)
         self.interpreter.interrupt_pending = False  # it came too late to stop anything
+        self.connection.send(message)
         self._current = None
         self.coalescer.begin(None)
 
@@ -191,6 +214,22 @@ class EngineServer:
                 )
                 continue
             self._handlers[message["op"]](message)
+
+    def _on_evaluate(self, message: Message) -> None:
+        self._unfinished.append(message["id"])
+        self._evaluations.put(message)
+
+    def _on_interrupt(self, message: Message) -> None:
+        # Sent by the parent right after its SIGINT, so it comes behind the evaluation the
+        # SIGINT meant: if that SIGINT found no evaluation (it came before this thread had read
+        # this one), it is raised again now, in the main thread, which now knows it.
+        strays = self._stray_sigints
+        if strays > self._strays_seen and message["evaluation"] in self._unfinished:
+            _thread.interrupt_main()  # SIGINT's handler, in the main thread
+        self._strays_seen = strays
+        self.connection.send(
+            {"id": message["id"], "type": "reply", "op": "interrupt", "content": {}}
+        )
 
     def _on_input_reply(self, message: Message) -> None:
         self._input_replies.put(message["value"])

@@ -122,13 +122,25 @@ class Info(_Request):
     op: Literal["info"]
 
 
+class Interrupt(_Request):
+    """Sent right after a SIGINT, naming the ``evaluation`` it meant: a SIGINT that came
+    before the engine had read that evaluation found nothing to interrupt, and is raised
+    again (one that found it is not). Answered by a ``Reply`` with empty content. SIGINT stays
+    the interrupt: this only makes sure it is not lost."""
+
+    op: Literal["interrupt"]
+    evaluation: RequestId
+
+
 class Shutdown(_Request):
     """Exit: a ``Reply`` with empty content, then the engine exits with code 0."""
 
     op: Literal["shutdown"]
 
 
-REQUESTS = Checker((Evaluate, Complete, Introspect, InputReply, Info, Shutdown), tag="op")
+REQUESTS = Checker(
+    (Evaluate, Complete, Introspect, InputReply, Info, Interrupt, Shutdown), tag="op"
+)
 """The engine's check of what it is sent (fields it does not know are ignored)."""
 
 
@@ -195,8 +207,8 @@ class Result(TypedDict):
 
 
 class Reply(TypedDict):
-    """The answer to ``complete``, ``introspect``, ``info`` or ``shutdown``: the request's
-    ``op`` and its answer, nested (an introspection has a "type" of its own)."""
+    """The answer to ``complete``, ``introspect``, ``info``, ``interrupt`` or ``shutdown``:
+    the request's ``op`` and its answer, nested (an introspection has a "type" of its own)."""
 
     type: Literal["reply"]
     id: MessageId

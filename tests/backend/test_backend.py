@@ -232,6 +232,25 @@ def test_interrupt_restart_and_stop(backend: Backend) -> None:
     assert backend.http.get(f"/engines/{engine_id}").status_code == 404
 
 
+def test_an_interrupt_as_the_cell_starts_stops_it_and_tells_the_client_nothing_else(
+    backend: Backend,
+) -> None:
+    # The interrupt comes the moment the backend says busy, when the engine may not have read
+    # the cell yet; the backend's interrupt request behind it is its own: no reply reaches the
+    # client, and the idle engine's next cell is not interrupted.
+    engine_id = backend.start_engine()["id"]
+    with backend.bus(engine_id) as ws:
+        for round_ in range(1, 6):
+            ws.send(json.dumps({"id": round_, "op": "evaluate", "code": "while True: pass"}))
+            until(ws, lambda m: m.get("state") == "busy")
+            assert backend.http.post(f"/engines/{engine_id}/interrupt").status_code == 202
+            seen: list[dict[str, Any]] = []
+            assert result_of(ws, round_, seen)["err"].endswith("KeyboardInterrupt\n")
+            assert not [m for m in seen if m.get("type") in ("reply", "error")], seen
+        ws.send(json.dumps({"id": 9, "op": "evaluate", "code": "import time; time.sleep(0.2); 2"}))
+        assert result_of(ws, 9)["out"] == "2\n"
+
+
 def test_unknown_and_unavailable_types(backend: Backend, plugins: Path) -> None:
     missing = backend.http.post("/engines", json={"type": "cobol"})
     assert missing.status_code == 404 and missing.json()["error"] == "unknown_engine_type"
