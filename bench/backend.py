@@ -30,6 +30,8 @@ import sys
 import tempfile
 import time
 import uuid
+import weakref
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +45,7 @@ from bench.contenders import BenchError
 from bench.engine import compile_codenode
 from bench.memory import Memory, memory_of
 from bench.report import Table, compare, median, number, percentile
+from codenode.protocol import batches
 from codenode.protocol.evaluation import Evaluation
 
 TIMEOUT = 60.0  # any one wait: a server's start, an answer, a stop
@@ -254,7 +257,7 @@ class Codenode(Server):
 
     def bus(self, engine_id: str) -> ClientConnection:
         return connect(
-            f"{self.ws_url}/engines/{engine_id}/bus",
+            f"{self.ws_url}/engines/{engine_id}/bus?batches=1",  # as the frontend asks
             additional_headers=self.headers,
             proxy=None,
             open_timeout=TIMEOUT,
@@ -313,14 +316,13 @@ class Codenode(Server):
         if answer.status_code != 201:
             raise BenchError(f"POST /engines answered {answer.status_code}: {answer.text}")
         engine_id = answer.json()["id"]
-        url = f"{self.ws_url}/engines/{engine_id}/bus"
+        url = f"{self.ws_url}/engines/{engine_id}/bus?batches=1"
         async with connect_async(
             url, additional_headers=self.headers, proxy=None, open_timeout=CROWD_TIMEOUT
         ) as ws:
             await ws.send(json.dumps({"id": 1, "op": "evaluate", "code": "2+2"}))
             evaluation = Evaluation(1)
-            while not evaluation.add(json.loads(await asyncio.wait_for(ws.recv(), CROWD_TIMEOUT))):
-                pass
+            await receive_async(ws, evaluation.add, CROWD_TIMEOUT)
             _check_result(evaluation.result())
         return engine_id, posted, time.perf_counter() - began
 
@@ -530,16 +532,43 @@ class Jupyter(Server):
 # -- messages --------------------------------------------------------------------------------
 
 
+_UNREAD: weakref.WeakKeyDictionary[Any, deque[Message]] = weakref.WeakKeyDictionary()
+"""Messages of a connection's last frame not read yet (a batch holds several)."""
+
+
 def receive(ws: ClientConnection, wanted: Callable[[Message], bool]) -> Message:
-    """Read messages until one is wanted; BenchError after TIMEOUT seconds."""
+    """Read messages until one is wanted; BenchError after TIMEOUT seconds. A frame may hold
+    a batch of them (``?batches=1``, as the frontend and the browser's page ask)."""
     deadline = time.monotonic() + TIMEOUT
+    unread = _UNREAD.setdefault(ws, deque())
     while True:
+        if (message := _first_wanted(unread, wanted)) is not None:
+            return message
         try:
-            message: Message = json.loads(ws.recv(timeout=max(deadline - time.monotonic(), 0)))
+            frame = json.loads(ws.recv(timeout=max(deadline - time.monotonic(), 0)))
         except TimeoutError:
             raise BenchError(f"no awaited message in {TIMEOUT:g} s") from None
+        unread.extend(batches.split(frame))
+
+
+async def receive_async(
+    ws: Any, wanted: Callable[[Message], bool], timeout: float = TIMEOUT
+) -> Message:
+    """receive, on an asyncio connection."""
+    unread = _UNREAD.setdefault(ws, deque())
+    while True:
+        if (message := _first_wanted(unread, wanted)) is not None:
+            return message
+        unread.extend(batches.split(json.loads(await asyncio.wait_for(ws.recv(), timeout))))
+
+
+def _first_wanted(unread: deque[Message], wanted: Callable[[Message], bool]) -> Message | None:
+    """The first wanted message of those unread, the ones before it dropped; None if none is."""
+    while unread:
+        message = unread.popleft()
         if wanted(message):
             return message
+    return None
 
 
 def result_of(ws: ClientConnection, request_id: Any) -> Message:

@@ -40,7 +40,7 @@ from websockets.asyncio.client import connect as connect_async
 from websockets.sync.client import ClientConnection, connect
 
 from bench import backend
-from bench.backend import TIMEOUT, Codenode, Jupyter, Server, receive
+from bench.backend import TIMEOUT, Codenode, Jupyter, Server, receive, receive_async
 from bench.contenders import BenchError
 from bench.engine import compile_codenode
 from bench.memory import Memory, memory_of
@@ -207,7 +207,7 @@ class Frontend(Server):
         return {"Cookie": self.cookie, "Origin": self.url}
 
     def bus_url(self, notebook: Notebook) -> str:
-        return f"{self.ws_url}/api/notebooks/{notebook.id}/bus"
+        return f"{self.ws_url}/api/notebooks/{notebook.id}/bus?protocol=1&batches=1"  # as the page
 
     def round_trips(self, notebook: Notebook, warmup: int, calls: int) -> list[float]:
         """A tab on the notebook evaluates 2+2 warmup + calls times; the last calls' times.
@@ -302,13 +302,6 @@ def check(messages: list[Message], notebook: Notebook) -> None:
 # -- many notebooks at once --------------------------------------------------------------------
 
 
-async def _receive_async(ws: AsyncConnection, wanted: Callable[[Message], bool]) -> None:
-    while True:
-        message = json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT))
-        if wanted(message):
-            return
-
-
 class Window:
     """What the clients of a crowd share: who is ready, and when to start and stop."""
 
@@ -383,9 +376,9 @@ async def _add_async(ws: AsyncConnection, notebook: Notebook) -> float:
     """One evaluate until its result; the engine's idle, which follows, read untimed."""
     began = time.perf_counter()
     await ws.send(json.dumps({"op": "evaluate", "cell_id": notebook.cell_id, "source": SOURCE}))
-    await _receive_async(ws, lambda m: is_result(m, notebook))
+    await receive_async(ws, lambda m: is_result(m, notebook))
     elapsed = time.perf_counter() - began
-    await _receive_async(ws, is_idle)
+    await receive_async(ws, is_idle)
     return elapsed
 
 
@@ -398,7 +391,7 @@ async def _tab(frontend: Frontend, notebook: Notebook, window: Window) -> list[f
         open_timeout=backend.CROWD_TIMEOUT,
         max_size=None,
     ) as ws:
-        await _receive_async(ws, lambda m: m.get("type") == "notebook")
+        await receive_async(ws, lambda m: m.get("type") == "notebook")
         await _add_async(ws, notebook)  # the engine starts
         return await window.loop(lambda: _add_async(ws, notebook))
 

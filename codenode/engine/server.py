@@ -9,7 +9,6 @@ and takes the processes it started with it (see parent_gone).
 
 from __future__ import annotations
 
-import _thread
 import errno
 import os
 import queue
@@ -28,7 +27,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from _socket import socket
     from types import FrameType
-    from typing import Any, Callable, Dict, List, NoReturn, Optional
+    from typing import Any, Callable, Dict, List, NoReturn, Optional, Set
 
     Message = Dict[str, Any]
 
@@ -47,14 +46,24 @@ class Connection:
     def send(self, message: Message) -> None:
         """Send one message, cut to fit in a frame if need be; if the parent is gone, so is
         the engine."""
-        frame = wire.encode(message)
-        if len(frame) - wire.HEADER_BYTES > wire.MAX_FRAME_BYTES:
-            frame = wire.encode(fit(message, wire.MAX_FRAME_BYTES))
+        self.send_all([message])
+
+    def send_all(self, messages: List[Message]) -> None:
+        """Send messages, in order, in one write (one wake-up of the parent)."""
+        frames = b"".join(_frame(message) for message in messages)
         try:
             with self._lock:
-                self.sock.sendall(frame)
+                self.sock.sendall(frames)
         except OSError as exc:
             parent_gone(exc)
+
+
+def _frame(message: Message) -> bytes:
+    """The message's frame, the message cut to fit in one if need be."""
+    frame = wire.encode(message)
+    if len(frame) - wire.HEADER_BYTES > wire.MAX_FRAME_BYTES:
+        frame = wire.encode(fit(message, wire.MAX_FRAME_BYTES))
+    return frame
 
 
 def parent_gone(cause: Optional[OSError] = None) -> NoReturn:
@@ -82,7 +91,7 @@ class EngineServer:
         namespace: Optional[Dict[str, Any]] = None,
     ) -> None:
         self.connection = Connection(sock)
-        self.coalescer = Coalescer(self.connection.send)
+        self.coalescer = Coalescer(self.connection.send_all)
         self.capture = FdCapture(idle=self._idle_transcript(output_limit))
         self.interpreter = Interpreter(
             namespace, output_limit=output_limit, capture=self.capture, ask_input=self._ask_input
@@ -95,12 +104,11 @@ class EngineServer:
         # kept by the receiver thread as it reads them, so that a SIGINT that comes as the main
         # thread takes one from the queue still finds it.
         self._unfinished: List[Any] = []
-        # SIGINTs that came when no evaluation was known (the one meant may not have been read
-        # yet: the parent's interrupt request, behind it on the socket, says so), counted by
-        # the handler; those the receiver thread has looked at. Two counters, each written by
-        # one thread: a SIGINT that comes while the receiver looks is never lost.
-        self._stray_sigints = 0
-        self._strays_seen = 0
+        # The evaluations a SIGINT has reached (interrupted, or marked to be as they start):
+        # the parent's interrupt request, behind its SIGINT on the socket, raises the SIGINT
+        # again for an evaluation not in here (the signal came before this thread had read it).
+        self._reached: Set[Any] = set()
+        self._asked: Any = None  # the evaluation such a raised-again SIGINT is for
         self._interrupt_at_start: Any = None  # the id of a read evaluation a SIGINT meant
         self._handlers: Dict[str, Callable[[Message], None]] = {
             "evaluate": self._on_evaluate,
@@ -144,18 +152,25 @@ class EngineServer:
                 raise
 
     def _on_sigint(self, signum: int, frame: Optional[FrameType]) -> None:
-        # Only user code is interrupted; the engine's own bookkeeping never is.
-        if self.interpreter.running:
+        # The evaluation the SIGINT meant is the oldest one read and not answered (or the one
+        # the interrupt request named); one that finds none is stray, and the request behind it
+        # raises it again. No state is decided from two reads the receiver thread could come
+        # between: the receiver re-raises for any evaluation not yet marked reached.
+        asked, self._asked = self._asked, None
+        unfinished = self._unfinished
+        if asked is None:
+            target = unfinished[0] if unfinished else None
+        else:
+            target = asked if asked in unfinished else None  # ended before this ran
+        if target is None:
+            return
+        self._reached.add(target)
+        if target != self._current:  # read, not begun: it is interrupted as it begins
+            self._interrupt_at_start = target
+        elif self.interpreter.running:  # only user code is interrupted, never the bookkeeping
             raise KeyboardInterrupt
-        # Not in user code: the evaluation the SIGINT meant is the oldest one read and not
-        # answered. A client that saw "busy" and asked to interrupt is never ignored, and an
-        # interrupt never outlives the evaluation it meant.
-        if not self._unfinished:
-            self._stray_sigints += 1
-        elif self._unfinished[0] == self._current:  # being compiled, or between statements
+        else:  # being compiled, or between statements
             self.interpreter.interrupt_pending = True
-        else:  # read, not begun: it is interrupted as it begins
-            self._interrupt_at_start = self._unfinished[0]
 
     # -- evaluations (main thread) --------------------------------------------------------
 
@@ -167,7 +182,6 @@ class EngineServer:
         self.capture.idle = Transcript(self.interpreter.output_limit, self.coalescer.add)
         self.coalescer.begin(self._current)
         result = self.interpreter.evaluate(request["code"], listener=self.coalescer.add)
-        self.coalescer.flush()
         # Not its in, out, err nor display: the parent sent the code, and has the output from
         # the stream and display messages (docs/engine-protocol.md).
         message = {
@@ -181,15 +195,15 @@ class EngineServer:
         # In this order: a SIGINT from the removal on is for the next evaluation, if any.
         self._unfinished.remove(self._current)
         self.interpreter.interrupt_pending = False  # it came too late to stop anything
-        self.connection.send(message)
+        self._reached.discard(self._current)
+        self.coalescer.send_with(message)  # after the last of its output, in the same write
         self._current = None
         self.coalescer.begin(None)
 
     def _ask_input(self, prompt: str, password: bool) -> str:
         while not self._input_replies.empty():  # a stale reply must not answer this prompt
             self._input_replies.get_nowait()
-        self.coalescer.flush()
-        self.connection.send(
+        self.coalescer.send_with(
             {"id": self._current, "type": "input_request", "prompt": prompt, "password": password}
         )
         return self._input_replies.get()
@@ -221,12 +235,13 @@ class EngineServer:
 
     def _on_interrupt(self, message: Message) -> None:
         # Sent by the parent right after its SIGINT, so it comes behind the evaluation the
-        # SIGINT meant: if that SIGINT found no evaluation (it came before this thread had read
-        # this one), it is raised again now, in the main thread, which now knows it.
-        strays = self._stray_sigints
-        if strays > self._strays_seen and message["evaluation"] in self._unfinished:
-            _thread.interrupt_main()  # SIGINT's handler, in the main thread
-        self._strays_seen = strays
+        # SIGINT meant: if that SIGINT has not reached it (it came before this thread had read
+        # it), it is raised again, as a signal to the main thread, which now knows it. Should
+        # both reach it, the second finds it interrupted already or ended: nothing more.
+        evaluation = message["evaluation"]
+        if evaluation in self._unfinished and evaluation not in self._reached:
+            self._asked = evaluation
+            signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
         self.connection.send(
             {"id": message["id"], "type": "reply", "op": "interrupt", "content": {}}
         )

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from websockets.exceptions import InvalidStatus
-from websockets.sync.client import ClientConnection
+from websockets.sync.client import ClientConnection, connect
 
 from codenode.backend.cgroups import Cgroups
 from codenode.backend.enginetype import Limits
@@ -249,6 +249,25 @@ def test_an_interrupt_as_the_cell_starts_stops_it_and_tells_the_client_nothing_e
             assert not [m for m in seen if m.get("type") in ("reply", "error")], seen
         ws.send(json.dumps({"id": 9, "op": "evaluate", "code": "import time; time.sleep(0.2); 2"}))
         assert result_of(ws, 9)["out"] == "2\n"
+
+
+def test_a_client_that_asks_for_batches_gets_an_evaluations_burst_in_one_frame(
+    backend: Backend,
+) -> None:
+    engine_id = backend.start_engine()["id"]
+    url = backend.url.replace("http", "ws") + f"/engines/{engine_id}/bus?batches=1"
+    with connect(url, additional_headers={"Authorization": f"Bearer {TOKEN}"}) as ws:
+        frames = [json.loads(ws.recv(timeout=10)), json.loads(ws.recv(timeout=10))]
+        # The hello alone first (a client reads it before anything), then the state: every
+        # frame an array.
+        assert frames == [[{"type": "hello", "protocol": 1}], [{"type": "state", "state": "idle"}]]
+        ws.send(json.dumps({"id": 1, "op": "evaluate", "code": "2+2"}))
+        busy, burst = json.loads(ws.recv(timeout=10)), json.loads(ws.recv(timeout=10))
+    assert busy == [{"type": "state", "state": "busy"}]
+    # The output and the result left the engine in one write, and the backend with the new
+    # state in one frame: 2 frames for the evaluation, not 4.
+    assert [m["type"] for m in burst] == ["stream", "result", "state"]
+    assert burst[0]["text"] == "4\n" and burst[2]["state"] == "idle"
 
 
 def test_unknown_and_unavailable_types(backend: Backend, plugins: Path) -> None:

@@ -145,6 +145,23 @@ def test_interrupt_right_after_ready_never_lands_in_the_next_cell() -> None:
             engine.close()
 
 
+def written_together(engine: EngineClient) -> list[dict[str, Any]]:
+    """The messages of the engine's next write to its socket (one recv: it is small)."""
+    decoder = wire.FrameDecoder()
+    decoder.feed(engine.sock.recv(1 << 16))
+    messages = []
+    while (message := decoder.next()) is not None:
+        messages.append(message)
+    return messages
+
+
+def test_a_slow_cells_first_output_leaves_while_it_runs(engine: EngineClient) -> None:
+    # Output waits FIRST_DELAY for a result to leave with (test_streaming.py), no longer.
+    engine.request("evaluate", code="import time; print('first'); time.sleep(0.3)")
+    assert [(m["type"], m.get("text")) for m in written_together(engine)] == [("stream", "first\n")]
+    assert [m["type"] for m in written_together(engine)] == ["result"]
+
+
 def test_an_interrupt_right_behind_its_evaluation_is_never_lost() -> None:
     # A user who interrupts the moment the cell starts: the SIGINT can come before the engine
     # has read the evaluation (4 of 20 were lost, the cell ran for ever). The interrupt request

@@ -108,12 +108,12 @@ class Client:
         )
         return notebook
 
-    def bus(self, notebook_id: str, origin: str | None = None) -> ClientConnection:
-        """The notebook's bus, signed in as this client."""
+    def bus(self, notebook_id: str, origin: str | None = None, query: str = "") -> ClientConnection:
+        """The notebook's bus, signed in as this client (*query*: ``?batches=1``, say)."""
         cookies = "; ".join(f"{name}={value}" for name, value in self.http.cookies.items())
         headers = {"Cookie": cookies, "Origin": origin or self.url}
         return connect(
-            self.url.replace("http", "ws", 1) + f"/api/notebooks/{notebook_id}/bus",
+            self.url.replace("http", "ws", 1) + f"/api/notebooks/{notebook_id}/bus{query}",
             additional_headers=headers,
             open_timeout=10,
             max_size=None,  # as a browser: no cap on one message

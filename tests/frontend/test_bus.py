@@ -95,6 +95,34 @@ def test_output_streams_to_two_tabs_before_the_cell_ends(
     assert any(m.get("type") == "cell_updated" and m["source"] == code for m in early + rest)
 
 
+def test_a_tab_that_asks_for_batches_gets_an_evaluations_end_in_one_frame(
+    frontend: LiveFrontend, owner: Client
+) -> None:
+    notebook = frontend.notebook(owner.user["username"])  # type: ignore[index]
+    cell = notebook["cells"][0]
+    with owner.bus(notebook["id"], query="?batches=1&protocol=1") as bus:
+        frames = []
+
+        def evaluate(source: str) -> None:
+            bus.send(json.dumps({"id": 1, "op": "evaluate", "cell_id": cell, "source": source}))
+            while True:
+                frames.append(json.loads(bus.recv(timeout=30)))
+                if any(m.get("type") == "result" for m in frames[-1]):
+                    return
+
+        evaluate("1")  # starts the engine
+        start = len(frames)
+        evaluate("2+2")
+    assert all(isinstance(frame, list) for frame in frames), frames
+    assert frames[0][0]["type"] == "notebook"
+    # The output, the result and the engine's idle came from the backend in one frame, and
+    # leave the frontend in one too (before the cell's end; the queued and busy before it).
+    last = frames[-1]
+    kinds = [m["type"] for m in last]
+    assert kinds[-3:] == ["output", "result", "engine"], frames[start:]
+    assert last[-3]["output"]["text"] == "4\n" and last[-1]["state"] == "idle"
+
+
 def test_a_tab_that_reconnects_mid_run_gets_everything(
     frontend: LiveFrontend, owner: Client
 ) -> None:

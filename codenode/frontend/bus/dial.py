@@ -16,6 +16,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from codenode.frontend.backends.registry import Placement
 from codenode.frontend.bus import engine_messages
+from codenode.protocol import batches
 
 HELLO_SECONDS = 10.0
 
@@ -32,7 +33,7 @@ async def dial(placement: Placement) -> ClientConnection:
     """A connection to the engine's bus, its hello read; one of ``FAILURES`` if it cannot be
     had."""
     connection = await connect(
-        placement.bus_url,
+        f"{placement.bus_url}?{batches.QUERY}=1",  # an engine's bursts in one frame each
         additional_headers=placement.headers,
         max_size=None,
         compression=None,  # small JSON messages: deflate costs more than it saves
@@ -40,7 +41,8 @@ async def dial(placement: Placement) -> ClientConnection:
         ping_interval=None,  # the frontend notices a lost backend by the socket
     )
     try:
-        hello = json.loads(await asyncio.wait_for(connection.recv(), HELLO_SECONDS))
+        first = batches.split(json.loads(await asyncio.wait_for(connection.recv(), HELLO_SECONDS)))
+        hello = first[0] if len(first) == 1 else first
     except (ConnectionClosed, ValueError, TimeoutError) as exc:
         hello = f"{type(exc).__name__}: {exc}"
     why = engine_messages.refusal(hello)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from codenode.frontend.bus import engine_messages
 from codenode.frontend.bus.requests import Pending, fail_evaluation
+from codenode.protocol import batches
 
 if TYPE_CHECKING:
     from codenode.frontend.bus.engine_link import EngineLink
@@ -32,15 +33,25 @@ Handler = Callable[["EngineLink", Message, Pending], None]
 
 
 def take(link: EngineLink, text: str | bytes) -> None:
-    """One message from the engine's bus: checked, then handled, or refused."""
-    message: Any = None
+    """One frame from the engine's bus (a batch of messages: protocol/batches.py), each
+    message checked, then handled, or refused."""
     try:
-        message = json.loads(text)
+        messages = batches.split(json.loads(text))
+    except Exception as exc:  # not JSON (or nested past what the decoder takes)
+        refuse(link, None, f"{type(exc).__name__}: {exc}")
+        return
+    for message in messages:
+        take_one(link, message)
+
+
+def take_one(link: EngineLink, message: Any) -> None:
+    """One message from the engine's bus: checked, then handled, or refused."""
+    try:
         why = engine_messages.problem(message)
         if why is None:
             handle(link, message)
             return
-    except Exception as exc:  # not JSON, or a message the checks let through and we choke on
+    except Exception as exc:  # a message the checks let through and we choke on
         why = f"{type(exc).__name__}: {exc}"
     refuse(link, message, why)
 

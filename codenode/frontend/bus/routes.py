@@ -24,7 +24,7 @@ from codenode.frontend.bus.session import NotebookSession
 from codenode.frontend.bus.tab import Tab
 from codenode.frontend.errors import FrontendError
 from codenode.frontend.workspace import workspace_key
-from codenode.protocol import browser
+from codenode.protocol import batches, browser
 
 router = APIRouter()
 _tabs = itertools.count(1)
@@ -70,7 +70,8 @@ async def notebook_bus(websocket: WebSocket, notebook_id: str) -> None:
     # The engine works in the owner's workspace, whoever opens the notebook.
     workspace = workspace_key(access.notebook.owner_id, websocket.app.state.config.secret)
     session: NotebookSession = hub.session(notebook_id, access.notebook.engine_type, workspace)
-    tab = Tab(websocket, user, access.role, next(_tabs))
+    in_batches = batches.wanted(websocket.query_params.get(batches.QUERY))
+    tab = Tab(websocket, user, access.role, next(_tabs), in_batches)
     tab.start()
     try:
         first = await session.join(tab)

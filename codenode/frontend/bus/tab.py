@@ -12,6 +12,7 @@ from typing import Any
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from codenode.frontend.db import User
+from codenode.protocol import batches
 
 QUEUE_LIMIT = 20_000
 QUEUE_BYTES = 16 * 1024 * 1024
@@ -27,8 +28,16 @@ TOO_SLOW = 4008
 class Tab:
     """A connected tab: who it is, what it may do, and its outgoing messages."""
 
-    def __init__(self, websocket: WebSocket, user: User | None, role: str, number: int) -> None:
+    def __init__(
+        self,
+        websocket: WebSocket,
+        user: User | None,
+        role: str,
+        number: int,
+        in_batches: bool = False,
+    ) -> None:
         self.websocket = websocket
+        self.in_batches = in_batches  # the tab asked for batches (protocol/batches.py)
         self.user = user
         self.role = role
         self.number = number
@@ -79,8 +88,26 @@ class Tab:
                 text = await self._queue.get()
                 if text is None:
                     return
-                self._queued_bytes = max(0, self._queued_bytes - len(text))
-                await self.websocket.send_text(text)
+                if not self.in_batches:
+                    self._queued_bytes = max(0, self._queued_bytes - len(text))
+                    await self.websocket.send_text(text)
+                    continue
+                texts, last = self._ready_with(text)
+                self._queued_bytes = max(0, self._queued_bytes - sum(map(len, texts)))
+                await self.websocket.send_text(batches.join(texts))
+                if last:
+                    return
+
+    def _ready_with(self, text: str) -> tuple[list[str], bool]:
+        """text and what else is queued, up to a batch's size; whether the end came too."""
+        texts, size = [text], len(text)
+        while size < batches.MAX_CHARS and not self._queue.empty():
+            more = self._queue.get_nowait()
+            if more is None:
+                return texts, True
+            texts.append(more)
+            size += len(more)
+        return texts, False
 
     async def _close(self, code: int, reason: str) -> None:
         with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect):

@@ -7,12 +7,18 @@ export type BusStatus =
   | { state: "open" }
   | { state: "lost"; retryIn: number }
   | { state: "refused" } // never opened: the page asks why, then calls connect() again or not
-  | { state: "closed"; code: number; reason: string }; // no reconnecting: access withdrawn
+  | { state: "closed"; code: number; reason: string }; // no reconnecting: access withdrawn, or another protocol
 
 interface Waiting {
   resolve: (content: Record<string, unknown>) => void;
   reject: (error: Error) => void;
 }
+
+/** The notebook bus protocol this page speaks (codenode/protocol/browser.py VERSION): a
+ * frontend that speaks another closes the bus with code 4400, and the page says to reload. */
+export const PROTOCOL = 1;
+const PROTOCOL_MISMATCH = 4400;
+const ACCESS_WITHDRAWN = 4403;
 
 const FIRST_RETRY_MS = 500;
 const LAST_RETRY_MS = 10_000;
@@ -38,7 +44,9 @@ export class Bus {
 
   connect(): void {
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-    const url = `${scheme}//${location.host}/api/notebooks/${encodeURIComponent(this.notebookId)}/bus`;
+    // batches=1: what is ready to leave together comes in one frame, a JSON array of messages
+    // (codenode/protocol/batches.py): fewer frames on every hop of an evaluation.
+    const url = `${scheme}//${location.host}/api/notebooks/${encodeURIComponent(this.notebookId)}/bus?protocol=${PROTOCOL}&batches=1`;
     const socket = new WebSocket(url);
     this.socket = socket;
     this.onStatus({ state: "connecting" }, this.everOpened);
@@ -49,16 +57,8 @@ export class Bus {
       this.keepalive = window.setInterval(() => this.send("ping"), KEEPALIVE_MS);
     };
     socket.onmessage = (event) => {
-      const message = JSON.parse(String(event.data)) as ServerMessage;
-      if (message.type === "reply" && typeof message.id === "number") {
-        this.waiting.get(message.id)?.resolve(message.content);
-        this.waiting.delete(message.id);
-      } else if (message.type === "error" && typeof message.id === "number" && this.waiting.has(message.id)) {
-        this.waiting.get(message.id)!.reject(new Error(message.message));
-        this.waiting.delete(message.id);
-        return;
-      }
-      this.onMessage(message);
+      const batch = JSON.parse(String(event.data)) as ServerMessage[] | ServerMessage;
+      for (const message of Array.isArray(batch) ? batch : [batch]) this.take(message);
     };
     socket.onclose = (event) => {
       window.clearInterval(this.keepalive);
@@ -66,8 +66,9 @@ export class Bus {
       this.socket = null;
       for (const waiting of this.waiting.values()) waiting.reject(new Error("the connection was lost"));
       this.waiting.clear();
-      if (event.code === 4403) {
-        this.onStatus({ state: "closed", code: event.code, reason: event.reason || "access withdrawn" }, this.everOpened);
+      if (event.code === ACCESS_WITHDRAWN || event.code === PROTOCOL_MISMATCH) {
+        const reason = event.reason || (event.code === ACCESS_WITHDRAWN ? "access withdrawn" : "reload the page");
+        this.onStatus({ state: "closed", code: event.code, reason }, this.everOpened);
         return;
       }
       if (!this.everOpened) {
@@ -79,6 +80,18 @@ export class Bus {
       this.onStatus({ state: "lost", retryIn }, this.everOpened);
       window.setTimeout(() => this.connect(), retryIn);
     };
+  }
+
+  private take(message: ServerMessage): void {
+    if (message.type === "reply" && typeof message.id === "number") {
+      this.waiting.get(message.id)?.resolve(message.content);
+      this.waiting.delete(message.id);
+    } else if (message.type === "error" && typeof message.id === "number" && this.waiting.has(message.id)) {
+      this.waiting.get(message.id)!.reject(new Error(message.message));
+      this.waiting.delete(message.id);
+      return;
+    }
+    this.onMessage(message);
   }
 
   /** Send an op; returns its id, or null when not connected (the caller keeps what it must). */
