@@ -580,7 +580,9 @@ def breakdown_table(breakdown: Breakdown) -> Table:
     table.rows.append(["CPU time of the three, per call", number(total)])
     table.notes.append(
         "The same timed calls as the full path. Messages in the order the frontend sends "
-        "them for one `evaluate`; every one is a WebSocket frame. CPU time (user + system) from "
+        "them for one `evaluate`; the tab asks for batches (`?batches=1`), so those ready "
+        "together share a frame (the output, the result and idle, mostly). CPU time "
+        "(user + system) from "
         f"/proc/PID/stat, in ticks of {1000 / CLOCK_TICKS:g} ms, over all the calls; the engines "
         f"include the backend's {backend.POOL_SIZE} idle pooled ones. On a machine with few "
         "cores this matters: the path is mostly serial (one process works while the others "

@@ -19,10 +19,18 @@ if TYPE_CHECKING:
     from typing import Any, Callable
 
 
+class SigintBlocked:
+    """Threads started inside ``with SigintBlocked():`` are born with SIGINT blocked (the
+    calling thread's mask is put back on leaving)."""
+
+    def __enter__(self) -> None:
+        self._mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+
+    def __exit__(self, *exc_info: object) -> None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, self._mask)
+
+
 def start(target: Callable[..., Any], *args: Any) -> None:
     """Run target(*args) in a new thread, without waiting for it to begin."""
-    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})  # inherited by the thread
-    try:
+    with SigintBlocked():  # the mask is inherited by the thread
         _thread.start_new_thread(target, args)
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, mask)

@@ -17,6 +17,7 @@ import sys
 import threading
 
 import codenode
+from codenode.engine import background
 from codenode.engine.fdcapture import FdCapture
 from codenode.engine.interpreter import Interpreter
 from codenode.engine.output import DEFAULT_OUTPUT_LIMIT, Transcript, fit
@@ -129,8 +130,12 @@ class EngineServer:
         signal.signal(signal.SIGINT, self._on_sigint)
         # These two with threading's handshake: started so, no SIGINT sent right after ready
         # was ever seen to land in the next evaluation (started with _thread, some did).
-        threading.Thread(target=self._receive, name="codenode-receive", daemon=True).start()
-        threading.Thread(target=self._answer_side, name="codenode-side", daemon=True).start()
+        # With SIGINT blocked, as the output threads (background.py): a SIGINT that one of
+        # these took would wait for the main thread's next wake-up, and interrupt whatever
+        # evaluation came next (1 in ~3 runs of the interrupt tests, without).
+        with background.SigintBlocked():
+            threading.Thread(target=self._receive, name="codenode-receive", daemon=True).start()
+            threading.Thread(target=self._answer_side, name="codenode-side", daemon=True).start()
         self.connection.send(
             {
                 "type": "ready",
@@ -152,18 +157,16 @@ class EngineServer:
                 raise
 
     def _on_sigint(self, signum: int, frame: Optional[FrameType]) -> None:
-        # The evaluation the SIGINT meant is the oldest one read and not answered (or the one
-        # the interrupt request named); one that finds none is stray, and the request behind it
-        # raises it again. No state is decided from two reads the receiver thread could come
-        # between: the receiver re-raises for any evaluation not yet marked reached.
+        # A SIGINT alone stops only the evaluation the main thread has begun (and not ended):
+        # its handler can run late, after the receiver thread has read the next evaluation
+        # (the main thread waits for the GIL meanwhile), and must not stop that one. One
+        # queued, or not read yet, is stopped by the interrupt request behind the SIGINT,
+        # which names it and raises the SIGINT again (asked). Nothing is decided from two
+        # reads the receiver thread could come between.
         asked, self._asked = self._asked, None
-        unfinished = self._unfinished
-        if asked is None:
-            target = unfinished[0] if unfinished else None
-        else:
-            target = asked if asked in unfinished else None  # ended before this ran
-        if target is None:
-            return
+        target = self._current if asked is None else asked
+        if target is None or target not in self._unfinished:
+            return  # nothing begun, or the evaluation meant has ended
         self._reached.add(target)
         if target != self._current:  # read, not begun: it is interrupted as it begins
             self._interrupt_at_start = target

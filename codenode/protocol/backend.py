@@ -1,10 +1,12 @@
 """The backend's engine bus: a client (the frontend) and one engine, JSON over a WebSocket.
 
 ``WS /engines/{engine_id}/bus`` on the backend, with its bearer token. Every message is one
-JSON object in a text frame. A client sends the engine's own requests (engine.py), but only
-``evaluate``, ``complete``, ``introspect`` and ``input_reply``, with ids of its own choosing:
-the backend numbers them anew for the engine (several clients may share one engine) and puts
-the client's id back on everything that answers them.
+JSON object in a text frame, or, for a client that connects with ``?batches=1`` (the frontend
+does), every frame is a JSON array of messages (batches.py). A client sends the engine's own
+requests (engine.py), but only ``evaluate``, ``complete``, ``introspect`` and
+``input_reply``, with ids of its own choosing: the backend numbers them anew for the engine
+(several clients may share one engine) and puts the client's id back on everything that
+answers them.
 
 The backend sends the engine's messages (``Stream``, ``Display``, ``InputRequest``,
 ``Result``, ``Reply``, ``Error``) with the client's ids, its own ``Error`` for a request it

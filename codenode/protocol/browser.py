@@ -5,7 +5,8 @@
 sends carries a ``type``. The first message on a new connection is ``Notebook``, with
 ``protocol``: ``VERSION``. A tab may say which version it speaks when it connects
 (``?protocol=N``): a frontend that speaks another closes the bus at once with code 4400 and
-a reason naming both.
+a reason naming both. A tab that connects with ``?batches=1`` (the browser UI does) gets
+every frame as a JSON array of messages (batches.py).
 
 ``REQUESTS`` checks what a tab sends (the frontend adds its size limits); ``MESSAGES``, what
 the frontend sends (the tests check what it really sends with it).

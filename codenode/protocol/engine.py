@@ -123,10 +123,10 @@ class Info(_Request):
 
 
 class Interrupt(_Request):
-    """Sent right after a SIGINT, naming the ``evaluation`` it meant: a SIGINT that came
-    before the engine had read that evaluation found nothing to interrupt, and is raised
-    again (one that found it is not). Answered by a ``Reply`` with empty content. SIGINT stays
-    the interrupt: this only makes sure it is not lost."""
+    """Sent right after a SIGINT, naming the ``evaluation`` it meant: a SIGINT alone stops
+    only the evaluation under way, so one that came while that evaluation was queued or not
+    yet read is raised again for it (one that reached it is not). Answered by a ``Reply``
+    with empty content (docs/engine-protocol.md, Interrupt)."""
 
     op: Literal["interrupt"]
     evaluation: RequestId
