@@ -102,8 +102,8 @@ class EngineServer:
         self._input_replies: queue.Queue[str] = queue.Queue()
         self._current: Any = None
         # The ids of the evaluations read and not yet answered (queued or running), in order:
-        # kept by the receiver thread as it reads them, so that a SIGINT that comes as the main
-        # thread takes one from the queue still finds it.
+        # kept by the receiver thread as it reads them; a SIGINT for one not in here (ended)
+        # stops nothing.
         self._unfinished: List[Any] = []
         # The evaluations a SIGINT has reached (interrupted, or marked to be as they start):
         # the parent's interrupt request, behind its SIGINT on the socket, raises the SIGINT
@@ -195,7 +195,8 @@ class EngineServer:
         }
         if self.interpreter.last_error is not None:
             message["error"] = self.interpreter.last_error
-        # In this order: a SIGINT from the removal on is for the next evaluation, if any.
+        # In this order: a SIGINT from the removal on finds this evaluation ended, and stops
+        # nothing (the next one, if any, only by the interrupt request that names it).
         self._unfinished.remove(self._current)
         self.interpreter.interrupt_pending = False  # it came too late to stop anything
         self._reached.discard(self._current)
