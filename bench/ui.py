@@ -11,7 +11,11 @@ the start of the navigation), so that Playwright's own round trips never count:
    and swaps editors in while the browser is idle); median of several loads;
 2. Shift+Enter on ``2+2`` until ``4`` is painted: the keydown event's time stamp to a
    ``requestAnimationFrame`` callback queued by the MutationObserver that sees the new ``4``
-   (the frame that paints it); median of 50, warm engine. Split at the bus's WebSocket (when
+   (the frame that paints it); median of 50, warm engine. The key comes ``PAUSE_MS`` after the
+   click that puts the cursor in the cell, as a person's would (someone typing leaves 100 ms
+   or more between two keys); the same with the key right after the click, at Playwright's
+   pace, is shown beside it (the click's own frame is then still pending at the key, and
+   Chromium holds the answer back until it is drawn). Split at the bus's WebSocket (when
    the page sends ``evaluate``, when the output arrives) and at the moment ``4`` is laid out,
    and beside it the display's frame interval (a run of animation frames), which bounds the
    wait for the frame that paints, and the same bus round trip made while the page is idle;
@@ -42,6 +46,7 @@ CELLS = 200
 CODE_CELLS = CELLS * 3 // 4  # every fourth cell is markdown
 OPEN_TARGET_MS = 300.0
 PAINT_TARGET_MS = 12.0  # at most, median (the issue "One home for the three wires")
+PAUSE_MS = 100.0  # between the click into the cell and Shift+Enter, as a person's hand
 BUNDLE_TARGET_KB = 400.0
 COLUMNS = ("measure", "Codenode", "target")
 
@@ -265,8 +270,11 @@ def open_times(site: Site, browser: Browser, scale: Scale) -> dict[str, list[flo
     return times
 
 
-def paint_times(site: Site, browser: Browser, scale: Scale) -> dict[str, list[float]]:
-    """ms from Shift+Enter on 2+2 to the frame that shows 4, each run, and its parts."""
+def paint_times(
+    site: Site, browser: Browser, scale: Scale, pause_ms: float = PAUSE_MS
+) -> dict[str, list[float]]:
+    """ms from Shift+Enter on 2+2 to the frame that shows 4, each run, and its parts; the key
+    comes *pause_ms* after the click into the cell."""
     client = site.sign_up("bench")
     made = client.new_notebook("Paint")
     cell_id = made["cells"][0]["id"]
@@ -287,6 +295,8 @@ def paint_times(site: Site, browser: Browser, scale: Scale) -> dict[str, list[fl
         if run >= scale.warmup and trip is not None:
             trips.append(trip)
         first.locator(".cm-content").click()
+        if pause_ms:
+            page.wait_for_timeout(pause_ms)
         page.keyboard.press("Shift+Enter")
         page.wait_for_function(f"() => window.__paint.samples.length > {run}")
         page.wait_for_function("() => document.querySelector('.cell').dataset.state === 'idle'")
@@ -329,6 +339,7 @@ def run(quick: bool) -> list[Table]:
     with running() as (site, browser):
         opened = open_times(site, browser, scale)
         painted = paint_times(site, browser, scale)
+        hurried = paint_times(site, browser, scale, pause_ms=0)
     sizes = bundle_sizes()
 
     open_table = Table(
@@ -368,6 +379,13 @@ def run(quick: bool) -> list[Table]:
     )
     paint_table.rows.append(["p90", number(percentile(total, 90)), ""])
     paint_table.rows.append(["slowest", number(max(total)), ""])
+    paint_table.rows.append(
+        [
+            "the key right after the click (Playwright's pace), median",
+            number(median(hurried["total"])),
+            "",
+        ]
+    )
     dom = painted["dom"]
     paint_table.rows.append(
         ["until `4` is in the page and laid out, median", number(median(dom)), ""]
@@ -388,6 +406,9 @@ def run(quick: bool) -> list[Table]:
         measured = [value for value in painted[part] if value == value]  # NaN: not seen
         paint_table.rows.append([label, number(median(measured)) if measured else "n/a", ""])
     paint_table.notes.append(
+        f"The key comes {PAUSE_MS:g} ms after the click into the cell, as a person's does; "
+        "right after the click, the click's own frame is still pending at the key and Chromium "
+        "holds the answer back until that frame is drawn (the row for it). "
         "From the keydown event's time stamp to the first animation frame after `4` is in the "
         "page (the frame that paints it; an upper bound, since the page writes outputs as they "
         "arrive and the frame waits for the display's next refresh, up to 16.7 ms at 60 Hz): "
