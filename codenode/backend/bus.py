@@ -15,7 +15,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from codenode.backend.engines import Engine, Subscriber
 from codenode.protocol import backend as protocol
-from codenode.protocol import batches
+from codenode.protocol import batches, jsontext
 
 
 def check(message: Any) -> str | None:
@@ -37,7 +37,7 @@ async def serve(websocket: WebSocket, engine: Engine) -> None:
         while True:
             text = await websocket.receive_text()
             try:
-                message = json.loads(text)
+                message = jsontext.decode(text)
             except ValueError as exc:
                 subscriber.deliver({"id": None, "type": "error", "message": f"not JSON: {exc}"})
                 continue

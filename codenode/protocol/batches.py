@@ -11,8 +11,9 @@ frame, as before.
 
 from __future__ import annotations
 
-import json
 from typing import Any
+
+from codenode.protocol import jsontext
 
 QUERY = "batches"
 """The query parameter a client sets to ``1`` to get batches."""
@@ -28,8 +29,8 @@ def wanted(query: str | None) -> bool:
 
 
 def encode(message: Any) -> str:
-    """One message as a frame's text (as Starlette's ``send_json`` writes it)."""
-    return json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+    """One message as a frame's text (jsontext.py)."""
+    return jsontext.encode(message)
 
 
 def join(texts: list[str]) -> str:

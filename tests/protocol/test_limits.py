@@ -191,20 +191,23 @@ def pong(bus: ClientConnection) -> bool:
 def test_a_source_that_would_not_fit_the_engine_bus_is_refused_not_passed_on(
     frontend: LiveFrontend,
 ) -> None:
-    """8 MB as the tab sends it, 24 MB as JSON for the engine's bus (é is written \\u00e9):
-    passed on, it would close the frontend's connection to the backend, and every notebook of
-    this frontend on that backend would lose its engine."""
+    """8 MB as the tab sends it, 24 MB as JSON for the engine's bus: a lone surrogate (which a
+    browser escapes, \\ud800) makes the engine link write the message escaped, é as \\u00e9.
+    Passed on, it would close the frontend's connection to the backend, and every notebook of
+    this frontend on that backend would lose its engine. 16 MB of é (UTF-8) fits."""
     owner: Client = frontend.user()
     notebook = frontend.notebook(owner.user["username"])  # type: ignore[index]
     other = frontend.notebook(owner.user["username"])  # type: ignore[index]
     cell, other_cell = notebook["cells"][0], other["cells"][0]
     with opened(owner, notebook["id"]) as (bus, _), opened(owner, other["id"]) as (watch, _):
         assert text_of(run(watch, other_cell, "x = 5; print(x)"), other_cell) == "5\n"
-        source = "#" + "é" * 4_000_000
-        bus.send(as_a_browser({"id": 1, "op": "evaluate", "cell_id": cell, "source": source}))
+        source = "#\ud800" + "é" * 4_000_000
+        text = as_a_browser({"id": 1, "op": "evaluate", "cell_id": cell, "source": source})
+        bus.send(text.replace("\ud800", "\\ud800"))  # as JSON.stringify writes it
         error = receive_until(bus, lambda m: m.get("type") == "error")[-1]
         assert "over the 16 MiB that the engine's bus carries in one message" in error["message"]
-        fits = "#" + "é" * 2_700_000 + "\nprint('ran')"  # 16.2 MB as JSON: under, it runs
+        assert "24,000,009 bytes" in error["message"]
+        fits = "#" + "é" * 8_000_000 + "\nprint('ran')"  # 16.0 MB as JSON: under, it runs
         bus.send(as_a_browser({"id": 2, "op": "evaluate", "cell_id": cell, "source": fits}))
         answer = receive_until(bus, lambda m: m.get("type") == "result", timeout=60)
         assert text_of(answer, cell) == "ran\n", answer[-3:]

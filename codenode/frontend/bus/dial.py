@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from codenode.frontend.backends.registry import Placement
 from codenode.frontend.bus import engine_messages
-from codenode.protocol import batches
+from codenode.protocol import batches, jsontext
 
 HELLO_SECONDS = 10.0
 
@@ -41,7 +40,9 @@ async def dial(placement: Placement) -> ClientConnection:
         ping_interval=None,  # the frontend notices a lost backend by the socket
     )
     try:
-        first = batches.split(json.loads(await asyncio.wait_for(connection.recv(), HELLO_SECONDS)))
+        first = batches.split(
+            jsontext.decode(await asyncio.wait_for(connection.recv(), HELLO_SECONDS))
+        )
         hello = first[0] if len(first) == 1 else first
     except (ConnectionClosed, ValueError, TimeoutError) as exc:
         hello = f"{type(exc).__name__}: {exc}"

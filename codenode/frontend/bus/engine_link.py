@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +23,7 @@ from codenode.frontend.bus.dial import FAILURES, dial
 from codenode.frontend.bus.requests import Pending, Requests
 from codenode.frontend.bus.tab import Tabs
 from codenode.frontend.errors import FrontendError
+from codenode.protocol import jsontext
 
 if TYPE_CHECKING:
     from codenode.frontend.bus.hub import Hub
@@ -153,7 +153,7 @@ class EngineLink:
         if connection is None:
             return
         with contextlib.suppress(ConnectionClosed):  # the reader notices and says why
-            await connection.send(json.dumps(message))
+            await connection.send(jsontext.encode(message))
 
     async def _read(self, connection: ClientConnection) -> None:
         try:

@@ -8,10 +8,9 @@ over that limit would close the connection to the backend, for every notebook on
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from codenode.protocol import backend, browser
+from codenode.protocol import backend, browser, jsontext
 
 MAX_SOURCE = 10_000_000
 """A cell's source is at most this many characters."""
@@ -20,7 +19,9 @@ _LONG = ("source", "text", "title", "value")  # the fields that hold what a pers
 # The fields passed on to the engine's bus, with room for the rest of its message.
 _FORWARDED = ("source", "text", "expr", "value")
 _FORWARDED_BYTES = backend.MAX_MESSAGE_BYTES - 4096
-_JSON_CHAR_BYTES = 12  # at most, as json.dumps writes a character: an astral one is \ud83d\ude00
+# At most, as the engine link writes a character: 4 bytes of UTF-8, or 12 escaped (\ud83d\ude00)
+# in a message that holds a lone surrogate (jsontext.py).
+_JSON_CHAR_BYTES = 12
 
 
 def check(message: Any) -> str | None:
@@ -35,10 +36,10 @@ def check(message: Any) -> str | None:
     for name in _FORWARDED:
         value = message.get(name)
         if isinstance(value, str) and len(value) * _JSON_CHAR_BYTES > _FORWARDED_BYTES:
-            size = len(json.dumps(value))  # as the engine link writes it (ASCII, escaped)
+            size = len(jsontext.encode(value).encode())  # as the engine link writes it
             if size > _FORWARDED_BYTES:
                 return (
-                    f"{name!r} takes {size:,} bytes as JSON (é, for one, takes 6), over the"
+                    f"{name!r} takes {size:,} bytes as JSON (an emoji, for one, takes 4), over the"
                     f" {backend.MAX_MESSAGE_BYTES // (1024 * 1024)} MiB that the engine's bus"
                     " carries in one message"
                 )

@@ -14,14 +14,13 @@ everyone else. A well-formed one goes to its handler:
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from codenode.frontend.bus import engine_messages
 from codenode.frontend.bus.requests import Pending, fail_evaluation
-from codenode.protocol import batches
+from codenode.protocol import batches, jsontext
 
 if TYPE_CHECKING:
     from codenode.frontend.bus.engine_link import EngineLink
@@ -36,7 +35,7 @@ def take(link: EngineLink, text: str | bytes) -> None:
     """One frame from the engine's bus (a batch of messages: protocol/batches.py), each
     message checked, then handled, or refused."""
     try:
-        messages = batches.split(json.loads(text))
+        messages = batches.split(jsontext.decode(text))
     except Exception as exc:  # not JSON (or nested past what the decoder takes)
         refuse(link, None, f"{type(exc).__name__}: {exc}")
         return

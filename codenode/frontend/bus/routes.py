@@ -10,7 +10,6 @@ and the bus closed; the first message, the notebook, says which one this fronten
 from __future__ import annotations
 
 import itertools
-import json
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -24,7 +23,7 @@ from codenode.frontend.bus.session import NotebookSession
 from codenode.frontend.bus.tab import Tab
 from codenode.frontend.errors import FrontendError
 from codenode.frontend.workspace import workspace_key
-from codenode.protocol import batches, browser
+from codenode.protocol import batches, browser, jsontext
 
 router = APIRouter()
 _tabs = itertools.count(1)
@@ -93,7 +92,7 @@ async def notebook_bus(websocket: WebSocket, notebook_id: str) -> None:
 
 async def _handle(session: NotebookSession, tab: Tab, text: str) -> None:
     try:
-        message: Any = json.loads(text)
+        message: Any = jsontext.decode(text)
     except ValueError:
         tab.send({"type": "error", "id": None, "message": "a message is one JSON object"})
         return

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from codenode.frontend.db import User
-from codenode.protocol import batches
+from codenode.protocol import batches, jsontext
 
 QUEUE_LIMIT = 20_000
 QUEUE_BYTES = 16 * 1024 * 1024
@@ -54,7 +53,7 @@ class Tab:
         self._pump = asyncio.create_task(self._send_all(), name=f"tab-{self.number}")
 
     def send(self, message: dict[str, Any]) -> None:
-        self.send_text(json.dumps(message))
+        self.send_text(jsontext.encode(message))
 
     def send_text(self, text: str) -> None:
         if self._dropped:
@@ -135,6 +134,6 @@ class Tabs(dict[int, Tab]):
 
     def broadcast(self, message: dict[str, Any]) -> None:
         """Tell every tab (the message is encoded once, whatever the number of tabs)."""
-        text = json.dumps(message)
+        text = jsontext.encode(message)
         for tab in list(self.values()):
             tab.send_text(text)
