@@ -39,7 +39,7 @@ test: $(STAMP) $(UI_BUNDLE) $(INIT) chromium sage-env
 # The inner loop: the in-process tests only (no backend, frontend or browser processes).
 test-fast: $(STAMP) $(UI_BUNDLE) $(INIT)
 	$(COMPILE)
-	$(BIN)/pytest -m "not slow" -q
+	$(BIN)/pytest -m "not slow" -q -n 2
 
 sage-env:
 	@test -f $(SAGE_STAMP) || { \

@@ -9,6 +9,7 @@ open notebooks.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -30,6 +31,16 @@ from codenode.frontend.sessions import SessionSigner
 from codenode.frontend.ui import pages
 from codenode.openapi import describe_links, errors
 from codenode.web import answer_errors_as_json, error_response
+
+
+@functools.cache
+def api_router() -> APIRouter:
+    """The REST API's routes under /api, gathered once a process: FastAPI analyses every
+    route's parameters each time a router is included, and an app includes this one only."""
+    api = APIRouter(prefix="/api", dependencies=[Depends(access.check_csrf)], responses=errors(403))
+    for module in (users, notebooks, engine, interchange, files, backends):
+        api.include_router(module.router)
+    return api
 
 
 def create_app(config: FrontendConfig) -> FastAPI:
@@ -84,10 +95,7 @@ def create_app(config: FrontendConfig) -> FastAPI:
 
     answer_errors_as_json(app)
 
-    api = APIRouter(prefix="/api", dependencies=[Depends(access.check_csrf)], responses=errors(403))
-    for module in (users, notebooks, engine, interchange, files, backends):
-        api.include_router(module.router)
-    app.include_router(api)
+    app.include_router(api_router())
     app.include_router(bus_routes.router)
 
     @app.get("/api/health", tags=["meta"])

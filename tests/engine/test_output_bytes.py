@@ -97,6 +97,7 @@ def test_every_frame_of_a_huge_print_fits_and_the_engine_goes_on(code: str) -> N
         assert took < 15, took
 
 
+@pytest.mark.slow
 def test_a_huge_traceback_and_a_huge_cell_still_fit() -> None:
     with EngineClient(timeout=20) as engine:
         sizes = recording(engine)

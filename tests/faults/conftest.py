@@ -11,6 +11,7 @@ from tests.frontend.conftest import (
     frontend,
     frontend_database,
     live_backend,
+    migrated_sqlite,
 )
 
 __all__ = [
@@ -20,5 +21,6 @@ __all__ = [
     "frontend",
     "frontend_database",
     "live_backend",
+    "migrated_sqlite",
     "plugins",
 ]

@@ -1,29 +1,38 @@
 """Real databases for the frontend tests: SQLite always, PostgreSQL when one is configured.
 
 ``CODENODE_TEST_POSTGRES_URL`` (``postgresql+asyncpg://...``) names a database these tests may
-wipe: its ``public`` schema is dropped and created again before and after each test. Without
-it, where this machine's PostgreSQL answers on 127.0.0.1:5432, the tests make a database of
-their own there (``codenode_test_<pid>``, beside ``test``), dropped when they end.
+wipe: its ``public`` schema is dropped and created again around each test that wants an empty
+one; a test that wants one at the newest schema gets its tables emptied instead, once it has
+been migrated (SQLite: a copy of a file migrated once a run). Without it, where this machine's
+PostgreSQL answers on 127.0.0.1:5432, the tests make a database of their own there
+(``codenode_test_<pid>``, beside ``test``), dropped when they end; so does each worker of
+``make test-fast`` (pytest-xdist), beside the configured one too.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
+import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
 from sqlalchemy import pool, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from codenode.frontend.db import create_engine, default_url, session_factory, upgrade
+from codenode.frontend.db.database import DATABASE_FILE
 from tests.backend.conftest import TOKEN, Backend, python_plugin, start_backend
 from tests.frontend.live import LiveFrontend, off_loop, register_backend
 
 LOCAL_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+SQLITE_PREFIX = "sqlite+aiosqlite:///"
+REVISION = "SELECT version_num FROM alembic_version"
 
 
 def _postgres_url() -> str:
@@ -31,7 +40,10 @@ def _postgres_url() -> str:
     answers on 127.0.0.1:5432; else none. CODENODE_TEST_POSTGRES_URL=off: none."""
     configured = os.environ.get("CODENODE_TEST_POSTGRES_URL")
     if configured is not None:
-        return "" if configured in ("", "off") else configured
+        if configured in ("", "off"):
+            return ""
+        # Each of make test-fast's workers (pytest-xdist) on a database of its own beside it.
+        return _own_database(configured) if os.environ.get("PYTEST_XDIST_WORKER") else configured
     try:
         socket.create_connection(("127.0.0.1", 5432), timeout=0.5).close()
     except OSError:
@@ -80,12 +92,56 @@ DATABASES = [
 """The kinds of database every frontend test runs on (a fixture's params)."""
 
 
+_at_head: dict[str, str] = {}
+"""The PostgreSQL databases database_url migrated to the newest schema, and that schema's
+revision: the next test that wants one truncates their tables rather than migrating again,
+unless the last one changed the schema (a test of downgrading, say)."""
+
+
 async def _reset_postgres(url: str) -> None:
+    _at_head.pop(url, None)
     engine = create_engine(url, poolclass=pool.NullPool)
     try:
         async with engine.begin() as connection:
             await connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
             await connection.execute(text("CREATE SCHEMA public"))
+    finally:
+        await engine.dispose()
+
+
+async def _revision(url: str) -> str:
+    engine = create_engine(url, poolclass=pool.NullPool)
+    try:
+        async with engine.connect() as connection:
+            return str((await connection.execute(text(REVISION))).scalar_one())
+    finally:
+        await engine.dispose()
+
+
+async def _empty_tables(url: str, revision: str) -> bool:
+    """Every table emptied and every id counting from 1 again, as freshly migrated (the
+    migrations add no rows but alembic's own), if the schema is still at *revision*."""
+    engine = create_engine(url, poolclass=pool.NullPool)
+    try:
+        async with engine.begin() as connection:
+            try:
+                found = (await connection.execute(text(REVISION))).scalar_one_or_none()
+            except DBAPIError:
+                return False
+            if found != revision:
+                return False
+            tables = (
+                await connection.execute(
+                    text(
+                        "SELECT quote_ident(tablename) FROM pg_tables WHERE schemaname = 'public'"
+                        " AND tablename <> 'alembic_version'"
+                    )
+                )
+            ).scalars()
+            await connection.execute(
+                text(f"TRUNCATE TABLE {', '.join(tables)} RESTART IDENTITY CASCADE")
+            )
+            return True
     finally:
         await engine.dispose()
 
@@ -103,11 +159,33 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
         off_loop(asyncio.run, _reset_postgres(POSTGRES_URL))
 
 
-@pytest.fixture
-def database_url(empty_database_url: str) -> str:
-    """The URL of a database migrated to the newest schema."""
-    off_loop(upgrade, empty_database_url)
-    return empty_database_url
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database migrated to the newest schema once a run: each test that wants one
+    gets a copy (milliseconds, where migrating takes half a second)."""
+    home = tmp_path_factory.mktemp("migrated")
+    off_loop(upgrade, default_url(home))
+    return home / DATABASE_FILE
+
+
+@pytest.fixture(params=DATABASES)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path, migrated_sqlite: Path) -> str:
+    """The URL of a database migrated to the newest schema, on each kind of database."""
+    if request.param == "sqlite":
+        url = default_url(tmp_path)
+        target = url.removeprefix(SQLITE_PREFIX)
+        with (
+            contextlib.closing(sqlite3.connect(migrated_sqlite)) as source,
+            contextlib.closing(sqlite3.connect(target)) as copy,
+        ):
+            source.backup(copy)
+        return url
+    revision = _at_head.get(POSTGRES_URL)
+    if revision is None or not off_loop(asyncio.run, _empty_tables(POSTGRES_URL, revision)):
+        off_loop(asyncio.run, _reset_postgres(POSTGRES_URL))
+        off_loop(upgrade, POSTGRES_URL)
+        _at_head[POSTGRES_URL] = off_loop(asyncio.run, _revision(POSTGRES_URL))
+    return POSTGRES_URL
 
 
 @asynccontextmanager

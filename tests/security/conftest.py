@@ -26,11 +26,17 @@ from codenode.frontend.app import create_app
 from codenode.frontend.config import FrontendConfig
 from codenode.frontend.db import User
 from codenode.frontend.sessions import CSRF_COOKIE
-from tests.frontend.conftest import database_url, empty_database_url
+from tests.frontend.conftest import database_url, empty_database_url, migrated_sqlite
 from tests.frontend.live import PASSWORD, in_database
 
 # The frontend tests' database fixtures, and the TestClient for the tests here.
-__all__ = ["TestClient", "WebSocketDenialResponse", "database_url", "empty_database_url"]
+__all__ = [
+    "TestClient",
+    "WebSocketDenialResponse",
+    "database_url",
+    "empty_database_url",
+    "migrated_sqlite",
+]
 
 SITE = "http://127.0.0.1:8731"
 _names = itertools.count(1)

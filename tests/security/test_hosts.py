@@ -139,6 +139,7 @@ def test_the_setting_from_the_environment_and_the_listening_host() -> None:
     assert allowed_hosts({"host": "notebooks.example.org"}, {}) == ("notebooks.example.org",)
 
 
+@pytest.mark.slow
 def test_a_real_frontend_reads_codenode_allowed_hosts(database_url: str, tmp_path: Path) -> None:
     live = LiveFrontend(
         tmp_path / "home", database_url, {"CODENODE_ALLOWED_HOSTS": "notebooks.example.org"}

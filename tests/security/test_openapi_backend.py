@@ -20,6 +20,8 @@ from schemathesis import Case, Response
 from tests.backend.conftest import TOKEN, Backend, python_plugin, start_backend
 from tests.security.openapi_fuzz import Caller, Findings, budget, each_operation, follow_links
 
+pytestmark = pytest.mark.slow  # a real backend, fuzzed by schemathesis (a minute)
+
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 

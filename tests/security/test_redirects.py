@@ -23,6 +23,8 @@ from tests.frontend.live import PASSWORD
 from tests.ui.conftest import CHROMIUM, TIMEOUT_MS
 from tests.ui.site import Site
 
+pytestmark = pytest.mark.slow  # a real `codenode run` and Chromium
+
 ELSEWHERE = [
     "/\t/evil.example/",
     "/\n/evil.example/",
