@@ -90,11 +90,12 @@ class EngineServer:
         sock: socket,
         output_limit: int = DEFAULT_OUTPUT_LIMIT,
         namespace: Optional[Dict[str, Any]] = None,
+        interpreter_class: Optional[type] = None,
     ) -> None:
         self.connection = Connection(sock)
         self.coalescer = Coalescer(self.connection.send_all)
         self.capture = FdCapture(idle=self._idle_transcript(output_limit))
-        self.interpreter = Interpreter(
+        self.interpreter: Interpreter = (interpreter_class or Interpreter)(
             namespace, output_limit=output_limit, capture=self.capture, ask_input=self._ask_input
         )
         self._evaluations: queue.Queue[Optional[Message]] = queue.Queue()

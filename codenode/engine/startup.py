@@ -2,8 +2,10 @@
 
 ``--fd N`` serves one engine on socket N. ``--template-fd N`` makes the process a template
 instead (see template.py): it forks engines that run exactly what ``--fd`` would have run, with
-the same ``--startup`` and ``--transform``. The options are read by hand rather than with
-argparse, which would add ~10 ms to every engine's start.
+the same ``--startup``, ``--transform`` and ``--interpreter`` (an Interpreter subclass to run
+cells with instead of the seed's: codenode.engine.ipython's, for the ``ipython`` type). The
+options are read by hand rather than with argparse, which would add ~10 ms to every engine's
+start.
 """
 
 from __future__ import annotations
@@ -22,10 +24,10 @@ if TYPE_CHECKING:
 
 USAGE = (
     "usage: python -m codenode.engine --fd N [--output-limit CHARS] [--startup CODE]"
-    " [--transform MODULE:FUNCTION]\n"
+    " [--transform MODULE:FUNCTION] [--interpreter MODULE:CLASS]\n"
     "       python -m codenode.engine --template-fd N [--preload MODULE,MODULE] [same options]\n"
 )
-TEXTS = ("startup", "transform", "preload")  # the other options are whole numbers
+TEXTS = ("startup", "transform", "preload", "interpreter")  # the other options are whole numbers
 
 
 def parse(argv: List[str]) -> Dict[str, Any]:
@@ -39,6 +41,7 @@ def parse(argv: List[str]) -> Dict[str, Any]:
         "startup": "",
         "transform": "",
         "preload": "",
+        "interpreter": "",
     }
     args = list(argv)
     while args:
@@ -72,6 +75,17 @@ def load_transform(spec: str) -> Optional[Callable[[str], str]]:
     return function
 
 
+def load_interpreter(spec: str) -> Optional[type]:
+    """The Interpreter subclass named MODULE:CLASS (IPython's, say), or None for the seed's."""
+    if not spec:
+        return None
+    import importlib
+
+    module_name, _, class_name = spec.partition(":")
+    found: type = getattr(importlib.import_module(module_name), class_name)
+    return found
+
+
 def startup_namespace(options: Dict[str, Any]) -> Dict[str, Any]:
     """A fresh namespace for the user's code, with the type's startup code run in it."""
     import builtins
@@ -92,6 +106,11 @@ def serve_engine(
     """
     if namespace is None:
         namespace = startup_namespace(options)
-    server = EngineServer(socket(fileno=fd), options["output-limit"], namespace)
+    server = EngineServer(
+        socket(fileno=fd),
+        options["output-limit"],
+        namespace,
+        load_interpreter(options["interpreter"]),
+    )
     server.interpreter.transform = load_transform(options["transform"])
     server.serve()

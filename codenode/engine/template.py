@@ -55,14 +55,16 @@ def preload(names: List[str]) -> Dict[str, str]:
     return failed
 
 
-def warm_up() -> None:
-    """One throwaway evaluation of the engine's own, not user code: what an engine's first
-    evaluation would import lazily (ast, for one) is loaded once, here, for every engine;
-    so is the check of requests, compiled from their definitions."""
+def warm_up(options: Dict[str, Any]) -> None:
+    """One throwaway evaluation of the engine's own, not user code, by the type's interpreter:
+    what an engine's first evaluation would import lazily (ast, for one; IPython's machinery)
+    is loaded once, here, for every engine; so is the check of requests, compiled from their
+    definitions."""
     from codenode.engine.interpreter import Interpreter
+    from codenode.engine.startup import load_interpreter
     from codenode.protocol import engine as wire
 
-    Interpreter().evaluate("None")
+    (load_interpreter(options.get("interpreter", "")) or Interpreter)().evaluate("None")
     wire.REQUESTS.compile()
 
 
@@ -180,7 +182,7 @@ def wait_as_spare(control: socket, conn: socket, options: Dict[str, Any]) -> Non
             sandbox.isolate(options["sandbox"])
         # Copy-on-write faults on what an engine's start touches, taken while nobody waits;
         # and the type's startup code run ahead (Sage's takes ~20 ms).
-        warm_up()
+        warm_up(options)
         namespace, problem = None, ""
         try:
             namespace = startup_namespace(options)
@@ -355,11 +357,12 @@ def serve(control: socket, options: Dict[str, Any], wakeup: int) -> None:
 def serve_template(options: Dict[str, Any]) -> None:
     """Preload, say ready, fork engines on request; exit when the control socket closes."""
     names = [name for name in options["preload"].split(",") if name]
-    transform = options["transform"].partition(":")[0]
-    if transform and transform not in names:
-        names.append(transform)  # the engines' transform, loaded once here
+    for spec in (options["transform"], options["interpreter"]):
+        module = spec.partition(":")[0]
+        if module and module not in names:
+            names.append(module)  # the engines' transform and interpreter, loaded once here
     failed = preload(names)
-    warm_up()
+    warm_up(options)
     # Objects that exist now are never collected in the engines: their GC headers stay shared
     # pages instead of being written by every child's first collection.
     gc.collect()

@@ -74,6 +74,24 @@ def test_run_starts_everything_and_ctrl_c_stops_everything(tmp_path: Path) -> No
         # The engine's pid in its sandbox's PID namespace; the host's is found from there.
         engine_pid = outer_pid(int("".join(outputs)), process.pid)
         assert alive(engine_pid)
+        # The ipython type ships too: a magic runs in a notebook of that type.
+        types = {t["name"]: t for t in admin.ok("GET", "/api/engine-types")["types"]}
+        assert types["ipython"]["backends"] == ["local"], types
+        magic = admin.ok(
+            "POST", "/api/notebooks", 201, json={"title": "Magic", "engine_type": "ipython"}
+        )
+        magic_cell = magic["cells"][0]["id"]
+        with admin.bus(magic["id"]) as bus:
+            assert json.loads(bus.recv(timeout=10))["type"] == "notebook"
+            bus.send(json.dumps({"op": "evaluate", "cell_id": magic_cell, "source": "%time 6*7"}))
+            shown = ""
+            while True:
+                message = json.loads(bus.recv(timeout=60))
+                if message["type"] == "output" and "text" in message["output"]:
+                    shown += message["output"]["text"]
+                if message["type"] == "result":
+                    break
+        assert "Wall time" in shown and "42" in shown, shown
         admin.close()
         backend_pids = [
             int(pid)

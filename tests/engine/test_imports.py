@@ -15,6 +15,9 @@ ENGINE_FILES = [
     *(ROOT / "codenode" / "protocol" / name for name in ENGINE_WIRE),
 ]
 OPTIONAL = {"jedi", "matplotlib"}  # used when the hosting Python has them, imported lazily
+# The interpreters of engine types that bring their own library (--interpreter), imported
+# only by engines of that type: what each may import.
+TYPE_INTERPRETERS = {"ipython.py": {"IPython", "traitlets"}}
 
 
 def imported_modules(path: Path) -> list[tuple[str, bool]]:
@@ -36,6 +39,8 @@ def test_engine_imports_only_the_standard_library_and_itself() -> None:
             root = module.split(".")[0]
             if module.startswith(("codenode.engine", "codenode.protocol")) or module == "codenode":
                 continue
+            if root in TYPE_INTERPRETERS.get(path.name, ()):
+                continue
             if root in OPTIONAL:
                 assert not top_level, f"{path.name} imports {module} at top level"
                 continue
@@ -47,7 +52,7 @@ def test_engine_process_loads_neither_other_tiers_nor_asyncio() -> None:
     code = (
         "import sys, codenode.engine.server, codenode.engine.__main__\n"
         "bad = [m for m in sys.modules if m.startswith(('codenode.backend', 'codenode.frontend'))"
-        " or m in ('asyncio', 'jedi', 'matplotlib', 'typing', 'argparse')]\n"
+        " or m in ('asyncio', 'jedi', 'matplotlib', 'typing', 'argparse', 'IPython')]\n"
         "print(bad)"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
